@@ -1,0 +1,61 @@
+# CRPS evidence notebooks. Quick start: `make book` (build the collection), `make test` (every check).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+HTML   := _build/html
+NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]-*.ipynb))
+
+.PHONY: help install book execute index check-index test test-unit test-notebooks test-book lint lab benchmark clean
+
+help:  ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test,book,dev]'
+	touch $(STAMP)
+
+install: $(STAMP)  ## Create .venv and install the package with everything it needs
+
+index: $(STAMP)  ## Regenerate notebooks/index.md and notebooks/README.md from the titles
+	$(BIN)/python scripts/make_index.py
+
+book: $(STAMP)  ## Build the website from the stored (nbval-checked) outputs into _build/html
+	$(BIN)/python scripts/make_index.py
+	$(BIN)/sphinx-build -W --keep-going -q -b html notebooks $(HTML)
+	@echo "Open $(HTML)/index.html"
+
+execute: $(STAMP)  ## Re-run every notebook in place (after changing data or code)
+	$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
+	  --NotebookClient.record_timing=False --ExecutePreprocessor.timeout=300 $(NOTEBOOKS)
+
+lint: $(STAMP)  ## ruff over src, tests, scripts, benchmarks and notebooks
+	$(BIN)/ruff check src tests scripts benchmarks notebooks
+
+test-unit: $(STAMP)  ## Unit, data-integrity and CLI tests
+	$(BIN)/python -m pytest -q -m "not book" tests
+
+test-notebooks: $(STAMP)  ## Execute every notebook and compare with its stored outputs (nbval)
+	$(BIN)/python -m pytest -q --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg \
+	  -n 2 --dist loadfile $(NOTEBOOKS)
+
+test-book: book  ## Build the book and check it in headless Chromium
+	bash scripts/ensure-chromium.sh
+	$(BIN)/python -m pytest -q -m book tests/book
+
+check-index: $(STAMP)  ## Fail if notebooks/index.md or notebooks/README.md is out of date
+	$(BIN)/python scripts/make_index.py --check
+
+test: check-index lint test-unit test-notebooks test-book  ## Everything CI runs
+
+lab: $(STAMP)  ## Open the collection in JupyterLab
+	$(BIN)/jupyter lab notebooks
+
+benchmark: $(STAMP)  ## Loading and synthesis benchmarks (figures, not assertions)
+	$(BIN)/python benchmarks/bench_loading.py
+	$(BIN)/python benchmarks/bench_synthesis.py
+
+clean:  ## Remove build outputs (keeps .venv)
+	rm -rf _build .pytest_cache

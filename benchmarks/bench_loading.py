@@ -1,0 +1,85 @@
+"""Benchmark: the loaders at 5,000 generated studies and references.
+
+Prints figures; asserts nothing. Goals (issue 2): `load_references()` adds at most 25% over
+raw `bibtexparser.parse_file` on the same file, and all tables + references + validation load
+in under 1 s at 5,000 studies.
+
+    python benchmarks/bench_loading.py [N]
+"""
+
+from __future__ import annotations
+
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import bibtexparser
+
+from crps_evidence import check_integrity, load_all, load_references
+from crps_evidence.data import schema_fields
+from crps_evidence.paths import data_dir
+
+STUDY = ("s{i},t{t},s{i},parallel RCT,40,,placebo,adults,I,12 weeks,pain,no_difference,"
+         "Generated.,,,,,https://example.org/generated/{i},abstract,true,\n")
+OUTCOME = ("s{i},pain,NRS 0-10,week 12,12,{arm},{role},continuous,20,4.5,2.1,,,,,,,true,"
+           "https://example.org/generated/{i},abstract,\n")
+TREATMENT = "t{t},Generated {t},,infusion,target,prescription,2,,,low,,,\n"
+ENTRY = ("@article{{s{i},\n  author = {{Author, A. and Other, B.}},\n  title = {{Generated "
+         "study {i}}},\n  journal = {{Journal}},\n  year = {{2001}},\n  volume = {{1}},\n"
+         "  pages = {{1--10}},\n  doi = {{10.5555/gen.{i}}},\n  pmid = {{{pmid}}},\n}}\n\n")
+
+
+def generate(folder: Path, n: int) -> None:
+    """Write n studies, 2n outcome rows, n/50 treatments and n references into folder."""
+    shutil.copy(data_dir() / "datapackage.json", folder / "datapackage.json")
+    header = {name: ",".join(f["name"] for f in schema_fields(name)) + "\n"
+              for name in ("treatments", "studies", "outcomes")}
+    k = max(1, n // 50)
+    (folder / "treatments.csv").write_text(
+        header["treatments"] + "".join(TREATMENT.format(t=t) for t in range(k)))
+    (folder / "studies.csv").write_text(
+        header["studies"] + "".join(STUDY.format(i=i, t=i % k) for i in range(n)))
+    (folder / "outcomes.csv").write_text(header["outcomes"] + "".join(
+        OUTCOME.format(i=i, arm=arm, role=role) for i in range(n)
+        for arm, role in (("a", "treatment"), ("b", "control"))))
+    (folder / "references.bib").write_text(
+        "".join(ENTRY.format(i=i, pmid=10_000_000 + i) for i in range(n)))
+
+
+def best_of(fn: Callable[[], object], repeat: int = 5) -> tuple[float, float]:
+    """Minimum and median wall time over `repeat` runs."""
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times), statistics.median(times)
+
+
+def main(n: int = 5000) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        generate(folder, n)
+        bib = folder / "references.bib"
+        raw = best_of(lambda: bibtexparser.parse_file(str(bib)))
+        ours = best_of(lambda: load_references(bib))
+        everything = best_of(lambda: load_all(folder, bib), repeat=3)
+        evidence = load_all(folder, bib)
+        checks = best_of(lambda: check_integrity(evidence, folder / "none"), repeat=3)
+    print(f"{n} generated studies, {2 * n} outcome rows, {n} references")
+    print(f"{'step':<44}{'min s':>8}{'median s':>10}")
+    rows = [("bibtexparser.parse_file (raw)", raw), ("load_references()", ours),
+            ("load_all(): 3 tables validated + references", everything),
+            ("check_integrity() on loaded data", checks)]
+    for label, (low, mid) in rows:
+        print(f"{label:<44}{low:>8.3f}{mid:>10.3f}")
+    print(f"loader overhead over raw parsing: {100 * (ours[0] / raw[0] - 1):+.1f}% (goal <= 25%)")
+    print(f"load + validate + check: {everything[0] + checks[0]:.3f} s (goal < 1 s)")
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 5000)

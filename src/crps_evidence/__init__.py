@@ -1,0 +1,29 @@
+"""Curated, source-checked evidence on treatments for Complex Regional Pain Syndrome.
+
+The public API: loaders for the tables and the bibliography, the integrity checks, and the
+package's exceptions. Synthesis, plots, clients and notebook helpers live in their modules.
+"""
+
+from .data import Evidence, load_all, load_outcomes, load_studies, load_treatments
+from .errors import AnalysisError, ClientError, CRPSEvidenceError, DataError
+from .integrity import check_integrity
+from .references import Bibliography, Reference, format_reference, load_references
+
+__all__ = [
+    "AnalysisError",
+    "Bibliography",
+    "CRPSEvidenceError",
+    "ClientError",
+    "DataError",
+    "Evidence",
+    "Reference",
+    "check_integrity",
+    "format_reference",
+    "load_all",
+    "load_outcomes",
+    "load_references",
+    "load_studies",
+    "load_treatments",
+]
+
+__version__ = "0.1.0"

@@ -1,0 +1,189 @@
+"""Loading the curated tables, validated against ``data/datapackage.json``.
+
+Validation is done by `frictionless <https://framework.frictionlessdata.io>`_ against the
+Table Schema in the data package (types, required fields, enumerations, primary and foreign
+keys); the first problem found is raised as a :class:`~crps_evidence.errors.DataError` naming
+the file, line, field and value.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import pandas as pd
+from frictionless import Package
+
+from .errors import DataError
+from .paths import data_dir
+from .references import Bibliography, load_references
+
+TABLES = ("treatments", "studies", "outcomes")
+DESCRIPTOR = "datapackage.json"
+
+_PANDAS_TYPES = {"string": "string", "integer": "Int64", "number": "float64", "boolean": "boolean"}
+
+
+@cache
+def _read_descriptor(path: Path, mtime: float) -> dict[str, Any]:
+    with path.open(encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def _descriptor_for(csv_path: Path) -> tuple[Path, dict[str, Any]]:
+    """The data package descriptor beside ``csv_path``, else the project's own."""
+    candidate = csv_path.parent / DESCRIPTOR
+    if not candidate.is_file():
+        candidate = data_dir() / DESCRIPTOR
+    return candidate, _read_descriptor(candidate, candidate.stat().st_mtime)
+
+
+def schema_fields(name: str) -> list[dict[str, Any]]:
+    """Return the Table Schema fields of table ``name`` from the project's data package."""
+    _, descriptor = _descriptor_for(data_dir() / f"{name}.csv")
+    return _resource_descriptor(descriptor, name, data_dir() / DESCRIPTOR)["schema"]["fields"]
+
+
+def _resource_descriptor(descriptor: dict[str, Any], name: str, where: Path) -> dict[str, Any]:
+    for resource in descriptor.get("resources", []):
+        if resource.get("name") == name:
+            return resource
+    raise DataError(where, f"no resource named {name!r} in the data package")
+
+
+def _raise_first(report: Any, csv_path: Path) -> None:
+    errors = [error for task in report.tasks for error in task.errors] + list(report.errors)
+    if not errors:
+        return
+    first = errors[0].to_descriptor()
+    more = f" ({len(errors) - 1} more problem(s) in this file)" if len(errors) > 1 else ""
+    field = first.get("fieldName") or ", ".join(first.get("fieldNames", [])) or None
+    value = first.get("cell")
+    if value is None and first.get("fieldCells"):
+        value = ", ".join(str(c) for c in first["fieldCells"])
+    kind = first.get("type", "error")
+    line = first.get("rowNumber")
+    if kind.endswith("-label"):
+        line = 1
+        value = first.get("label") or value
+    raise DataError(csv_path, f"{kind}: {first.get('note') or first.get('message')}{more}",
+                    line=line, field=field, value=value)
+
+
+def validate_table(name: str, path: str | Path | None = None) -> Path:
+    """Validate one table against the data package schema.
+
+    Foreign keys are checked against the tables that stand beside ``path``.
+
+    Parameters
+    ----------
+    name : {"treatments", "studies", "outcomes"}
+        Table to validate.
+    path : str or Path, optional
+        The CSV file; defaults to ``data/<name>.csv`` of the project.
+
+    Returns
+    -------
+    Path
+        The validated file.
+
+    Raises
+    ------
+    DataError
+        Naming file, line, field and value of the first problem.
+    """
+    if name not in TABLES:
+        raise ValueError(f"unknown table {name!r}; expected one of {', '.join(TABLES)}")
+    csv_path = Path(path) if path is not None else data_dir() / f"{name}.csv"
+    if not csv_path.is_file():
+        raise DataError(csv_path, f"{name} table not found")
+    where, descriptor = _descriptor_for(csv_path)
+    descriptor = json.loads(json.dumps(descriptor))  # frictionless mutates what it is given
+    _resource_descriptor(descriptor, name, where)["path"] = csv_path.name
+    for resource in descriptor["resources"]:
+        if resource["name"] != name and not (csv_path.parent / resource["path"]).is_file():
+            resource["path"] = str((data_dir() / resource["path"]).resolve())
+    package = Package(descriptor, basepath=str(csv_path.parent))
+    _raise_first(package.get_resource(name).validate(), csv_path)
+    return csv_path
+
+
+def _read(name: str, path: str | Path | None) -> pd.DataFrame:
+    csv_path = validate_table(name, path)
+    fields = _resource_descriptor(_descriptor_for(csv_path)[1], name, csv_path)["schema"]["fields"]
+    types = {f["name"]: f.get("type", "string") for f in fields}
+    frame = pd.read_csv(csv_path, dtype=str, keep_default_na=False, na_values=[""],
+                        encoding="utf-8")
+    for column, kind in types.items():
+        if kind == "boolean":
+            frame[column] = frame[column].map({"true": True, "false": False}).astype("boolean")
+        else:
+            frame[column] = frame[column].astype(_PANDAS_TYPES.get(kind, "string"))
+    return frame
+
+
+def load_treatments(path: str | Path | None = None) -> pd.DataFrame:
+    """Load ``treatments.csv``: one row per treatment or sub-modality.
+
+    Examples
+    --------
+    >>> t = load_treatments()
+    >>> t["id"].is_unique
+    True
+    """
+    return _read("treatments", path)
+
+
+def load_studies(path: str | Path | None = None) -> pd.DataFrame:
+    """Load ``studies.csv``: one row per primary study.
+
+    Examples
+    --------
+    >>> s = load_studies()
+    >>> set(s["primary_result"]) <= {"favours_treatment", "no_difference",
+    ...     "favours_control", "uncontrolled", "not_reported"}
+    True
+    """
+    return _read("studies", path)
+
+
+def load_outcomes(path: str | Path | None = None) -> pd.DataFrame:
+    """Load ``outcomes.csv``: long format, one row per study, outcome, time point and arm.
+
+    Examples
+    --------
+    >>> o = load_outcomes()
+    >>> set(o["role"]) <= {"treatment", "control", "contrast"}
+    True
+    """
+    return _read("outcomes", path)
+
+
+class Evidence(NamedTuple):
+    """All curated data, loaded and validated together."""
+
+    treatments: pd.DataFrame
+    studies: pd.DataFrame
+    outcomes: pd.DataFrame
+    references: Bibliography
+
+
+def load_all(directory: str | Path | None = None, bib: str | Path | None = None) -> Evidence:
+    """Load and validate every table and the bibliography.
+
+    Parameters
+    ----------
+    directory : str or Path, optional
+        Folder with the CSV files and ``datapackage.json``; defaults to ``data/``.
+    bib : str or Path, optional
+        The ``.bib`` file; defaults to the project's ``references.bib``.
+    """
+    folder = Path(directory) if directory is not None else data_dir()
+    return Evidence(
+        load_treatments(folder / "treatments.csv"),
+        load_studies(folder / "studies.csv"),
+        load_outcomes(folder / "outcomes.csv"),
+        load_references(bib),
+    )

@@ -1,0 +1,228 @@
+"""What the notebooks call: one line per cell, the logic lives in the other modules.
+
+Examples
+--------
+>>> from crps_evidence import notebook as nb
+>>> table = nb.studies_table("ketamine")
+>>> list(table.columns)[:3]
+['Study', 'Year', 'Design']
+"""
+
+from __future__ import annotations
+
+import html
+from functools import cache
+from pathlib import Path
+
+import pandas as pd
+from IPython.display import HTML, Markdown
+
+from . import overview, plots, synthesis
+from .data import Evidence, load_all, load_outcomes, load_studies, load_treatments
+from .integrity import cited_keys, notebook_markdown
+from .paths import notebooks_dir
+from .references import format_reference, short_citation
+
+__all__ = [
+    "NOTICE",
+    "evidence_timeline",
+    "forest_plot",
+    "key_points",
+    "load_outcomes",
+    "load_studies",
+    "load_treatments",
+    "notice",
+    "references",
+    "studies_table",
+    "study_labels",
+    "trials_table",
+]
+
+NOTICE = (
+    "**Educational material, not medical advice.** This notebook summarises published "
+    "research for learning. It cannot tell you what is right for you: talk to your own "
+    "clinicians before starting, stopping or changing any treatment."
+)
+
+RESULT_WORDS = {
+    "favours_treatment": "favours treatment",
+    "no_difference": "no difference",
+    "favours_control": "favours control",
+    "uncontrolled": "uncontrolled (no comparison group)",
+    "not_reported": "not reported",
+}
+
+
+@cache
+def _evidence() -> Evidence:
+    return load_all()
+
+
+def clear_cache() -> None:
+    """Forget the loaded data (after editing ``data/`` in a running kernel)."""
+    _evidence.cache_clear()
+
+
+def notice() -> Markdown:
+    """The not-medical-advice notice every notebook carries."""
+    return Markdown(f"> {NOTICE}")
+
+
+def _treatment_ids(treatment_id: str, evidence: Evidence) -> list[str]:
+    treatments = evidence.treatments
+    if treatment_id not in set(treatments["id"]):
+        known = ", ".join(sorted(treatments["id"]))
+        raise KeyError(f"unknown treatment {treatment_id!r}; known: {known}")
+    children = treatments.loc[treatments["parent"] == treatment_id, "id"].tolist()
+    return [treatment_id, *children]
+
+
+def _studies_of(treatment_id: str, evidence: Evidence) -> pd.DataFrame:
+    studies = evidence.studies
+    return studies[studies["treatment_id"].isin(_treatment_ids(treatment_id, evidence))]
+
+
+def study_labels(evidence: Evidence | None = None) -> dict[str, str]:
+    """Map study id to a short label such as ``Sigtermans et al. 2009``."""
+    evidence = evidence if evidence is not None else _evidence()
+    bib = evidence.references
+    return {row.id: short_citation(bib[row.bibkey]) for row in evidence.studies.itertuples()}
+
+
+def key_points(treatment_id: str) -> Markdown:
+    """The *Key points* box of a treatment, from ``treatments.csv`` and ``studies.csv``."""
+    evidence = _evidence()
+    row = evidence.treatments.set_index("id").loc[treatment_id]
+    counts = overview.treatment_summary(evidence).set_index("id").loc[treatment_id]
+    certainty = row["certainty"]
+    if not pd.isna(row["certainty_bibkey"]):
+        ref = evidence.references[row["certainty_bibkey"]]
+        certainty += f" (rated by {short_citation(ref)}"
+        certainty += f": {row['certainty_note']})" if not pd.isna(row["certainty_note"]) else ")"
+    elif not pd.isna(row["certainty_note"]):
+        certainty += f" ({row['certainty_note']})"
+    lines = [
+        f"**What it is:** {row['name']}: {row['category']}, thought to act on "
+        f"{row['mechanism_target']}.",
+        f"**Certainty of evidence (GRADE):** {certainty}.",
+        f"**Access:** {row['access']}.",
+    ]
+    if not pd.isna(row["typical_course"]):
+        lines.append(f"**Typical course (as reported):** {row['typical_course']}")
+    if not pd.isna(row["main_adverse_events"]):
+        lines.append(f"**Main adverse events:** {row['main_adverse_events']}")
+    lines.append(
+        f"**Studies in this collection:** {counts['rcts']} randomised trial(s) with "
+        f"{counts['rct_participants']} participants; {counts['other_studies']} other "
+        "study/studies."
+    )
+    return Markdown("\n".join(f"> - {line}" for line in lines))
+
+
+def studies_table(treatment_id: str) -> pd.DataFrame:
+    """The studies of a treatment (and its sub-modalities), oldest first."""
+    evidence = _evidence()
+    studies = _studies_of(treatment_id, evidence)
+    bib = evidence.references
+    table = pd.DataFrame({
+        "Study": [short_citation(bib[k]) for k in studies["bibkey"]],
+        "Year": [int(bib[k].year) if bib[k].year.isdigit() else pd.NA
+                 for k in studies["bibkey"]],
+        "Design": studies["design"].to_numpy(),
+        "N": studies["n_randomized"].fillna(studies["n_enrolled"]).to_numpy(),
+        "Comparator": studies["comparator"].fillna("").to_numpy(),
+        "Follow-up": studies["follow_up"].fillna("").to_numpy(),
+        "Primary result": studies["primary_result"].map(RESULT_WORDS).to_numpy(),
+        "Verified": studies["verified"].map({True: "yes", False: "partly"}).to_numpy(),
+    })
+    if studies["treatment_id"].nunique() > 1:
+        names = evidence.treatments.set_index("id")["name"]
+        table.insert(1, "Treatment", studies["treatment_id"].map(names).to_numpy())
+    return table.sort_values(["Year", "Study"], kind="stable").reset_index(drop=True)
+
+
+def effects_table(treatment_id: str, domain: str = "pain", measure: str = "SMD"
+                  ) -> pd.DataFrame:
+    """Per-study effect sizes of a treatment: the first time point listed for each study."""
+    evidence = _evidence()
+    ids = set(_studies_of(treatment_id, evidence)["id"])
+    rows = evidence.outcomes[evidence.outcomes["study_id"].isin(ids)
+                             & (evidence.outcomes["domain"] == domain)]
+    if rows.empty:
+        return pd.DataFrame()
+    effects = synthesis.effect_sizes(rows, measure=measure)
+    order = {key: i for i, key in enumerate(rows["timepoint"].drop_duplicates())}
+    effects = effects.assign(_order=effects["timepoint"].map(order))
+    effects = effects.sort_values(["study_id", "_order"], kind="stable")
+    return effects.drop_duplicates("study_id").drop(columns="_order").reset_index(drop=True)
+
+
+def forest_plot(treatment_id: str, domain: str = "pain", measure: str = "SMD",
+                method: str = "REML"):
+    """Forest plot of a treatment's trials; pooled only where the rows are comparable."""
+    effects = effects_table(treatment_id, domain, measure)
+    if effects.empty:
+        raise ValueError(f"no {domain} outcome data for {treatment_id!r}; "
+                         "use evidence_timeline() instead")
+    pooled = None
+    if len(effects) >= 2 and effects["timepoint"].nunique() == 1:
+        pooled = synthesis.pool_effects(effects, method=method)
+    return plots.forest_plot(effects, pooled=pooled, labels=study_labels(),
+                             title=f"{domain.capitalize()}: {measure} by trial")
+
+
+def evidence_timeline(treatment_id: str):
+    """Timeline of a treatment's studies: year, design, size and primary result."""
+    evidence = _evidence()
+    studies = _studies_of(treatment_id, evidence)
+    labels = study_labels(evidence)
+    bib = evidence.references
+    frame = pd.DataFrame({
+        "label": studies["id"].map(labels),
+        "year": [int(bib[k].year) for k in studies["bibkey"]],
+        "design": studies["design"],
+        "n": studies["n_randomized"].fillna(studies["n_enrolled"]),
+        "primary_result": studies["primary_result"],
+    }).sort_values(["year", "label"]).reset_index(drop=True)
+    return plots.evidence_timeline(frame)
+
+
+def trials_table(treatment_id: str) -> pd.DataFrame | Markdown:
+    """Registry snapshot of ongoing and recent trials, or a note that there is none."""
+    from .trials import load_trials
+
+    table = load_trials(treatment_id)
+    if table is None:
+        return Markdown(
+            "No registry snapshot is shipped for this treatment yet: the build machine "
+            "could not reach ClinicalTrials.gov, and we show only records someone has read. "
+            f"To fetch one, run `crps-evidence trials {treatment_id} --refresh`."
+        )
+    return table
+
+
+def _notebook_file(name: str) -> Path:
+    here = Path(name)
+    return here if here.is_file() else notebooks_dir() / name
+
+
+def references(notebook: str) -> HTML:
+    """The reference list of a notebook: every key its markdown cites, from ``references.bib``.
+
+    Each entry links to the collection's bibliography page and to its DOI and PubMed record.
+    """
+    keys = cited_keys(notebook_markdown(_notebook_file(notebook)))
+    bib = _evidence().references
+    refs = sorted((bib[k] for k in keys), key=lambda r: (format_reference(r).lower(), r.key))
+    items = []
+    for ref in refs:
+        links = [f'<a href="bibliography.html#cite-{ref.key}">bibliography</a>']
+        if ref.doi:
+            links.append(f'<a href="https://doi.org/{html.escape(ref.doi)}">doi:'
+                         f"{html.escape(ref.doi)}</a>")
+        if ref.pmid:
+            links.append(f'<a href="https://pubmed.ncbi.nlm.nih.gov/{ref.pmid}/">'
+                         f"PMID {ref.pmid}</a>")
+        items.append(f'<li id="ref-{ref.key}">{html.escape(format_reference(ref))} '
+                     f'[{" · ".join(links)}]</li>')
+    return HTML('<ol class="crps-references">\n' + "\n".join(items) + "\n</ol>")

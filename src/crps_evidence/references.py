@@ -1,0 +1,249 @@
+"""Loading, checking and formatting the BibTeX references (bibtexparser v2)."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import bibtexparser
+from bibtexparser.model import DuplicateBlockKeyBlock, DuplicateFieldKeyBlock
+
+from .errors import DataError
+from .paths import bibliography_path
+
+DOI_PATTERN = re.compile(r"^10\.\d{4,9}/\S+$")
+PMID_PATTERN = re.compile(r"^[1-9]\d{0,8}$")
+_DOI_PREFIXES = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|doi:\s*)", re.IGNORECASE)
+_STOPWORDS = frozenset(
+    "a an and at by for from in into is of on or the to with".split()
+)
+
+
+@dataclass(frozen=True)
+class Reference:
+    """One bibliography entry.
+
+    Attributes
+    ----------
+    key : str
+        Citation key.
+    entry_type : str
+        BibTeX type, e.g. ``article``.
+    fields : dict
+        Field name (lower case) to value, braces removed.
+    line : int
+        Line of the file where the entry starts (1-based).
+    """
+
+    key: str
+    entry_type: str
+    fields: dict[str, str] = field(default_factory=dict)
+    line: int = 0
+
+    def get(self, name: str, default: str = "") -> str:
+        """Return field ``name`` or ``default``."""
+        return self.fields.get(name, default)
+
+    @property
+    def authors(self) -> list[str]:
+        """Authors as written in the entry (``Surname, Given``)."""
+        raw = self.get("author")
+        return [a.strip() for a in re.split(r"\s+and\s+", raw) if a.strip()] if raw else []
+
+    @property
+    def year(self) -> str:
+        return self.get("year")
+
+    @property
+    def doi(self) -> str:
+        return self.get("doi")
+
+    @property
+    def pmid(self) -> str:
+        return self.get("pmid")
+
+
+class Bibliography(Mapping[str, Reference]):
+    """The references of one ``.bib`` file, keyed by citation key, in file order."""
+
+    def __init__(self, path: Path, references: dict[str, Reference]) -> None:
+        self.path = path
+        self._refs = references
+
+    def __getitem__(self, key: str) -> Reference:
+        try:
+            return self._refs[key]
+        except KeyError:
+            raise KeyError(f"no reference with key {key!r} in {self.path}") from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._refs)
+
+    def __len__(self) -> int:
+        return len(self._refs)
+
+    def __repr__(self) -> str:
+        return f"Bibliography({str(self.path)!r}, {len(self)} entries)"
+
+
+def _line_of(block: object) -> int | None:
+    line = getattr(block, "start_line", None)
+    return None if line is None else line + 1
+
+
+def load_references(path: str | Path | None = None) -> Bibliography:
+    """Load ``references.bib`` into a :class:`Bibliography`.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        The ``.bib`` file; defaults to the project's ``references.bib``.
+
+    Returns
+    -------
+    Bibliography
+        Mapping from citation key to :class:`Reference`.
+
+    Raises
+    ------
+    DataError
+        For a block bibtexparser could not parse, a duplicate key, or a duplicate field,
+        naming the file, the line and the key or field.
+
+    Examples
+    --------
+    >>> bib = load_references()
+    >>> all(ref.key == key for key, ref in bib.items())
+    True
+    """
+    path = Path(path) if path is not None else bibliography_path()
+    if not path.is_file():
+        raise DataError(path, "file not found")
+    library = bibtexparser.parse_file(str(path))
+    for block in library.failed_blocks:
+        line = _line_of(block)
+        if isinstance(block, DuplicateBlockKeyBlock):
+            raise DataError(path, "duplicate citation key", line=line, field="key",
+                            value=block.key)
+        if isinstance(block, DuplicateFieldKeyBlock):
+            dupes = ", ".join(sorted(block.duplicate_keys))
+            entry = block.ignore_error_block
+            raise DataError(path, f"field given twice in entry {entry.key!r}",
+                            line=_line_of(entry) or line, field=dupes)
+        first = (getattr(block, "raw", "") or "").strip().splitlines()
+        raise DataError(path, f"malformed BibTeX block: {getattr(block, 'error', '')}",
+                        line=line, field="entry", value=first[0][:80] if first else None)
+    refs: dict[str, Reference] = {}
+    for entry in library.entries:
+        fields = {f.key.lower(): str(f.value).strip() for f in entry.fields}
+        refs[entry.key] = Reference(entry.key, entry.entry_type.lower(), fields,
+                                    (entry.start_line or 0) + 1)
+    return Bibliography(path, refs)
+
+
+def normalize_doi(doi: str) -> str:
+    """Return a DOI without resolver prefix and in lower case.
+
+    >>> normalize_doi("https://doi.org/10.1016/J.PAIN.2009.06.023")
+    '10.1016/j.pain.2009.06.023'
+    """
+    return _DOI_PREFIXES.sub("", doi.strip()).lower()
+
+
+def is_valid_doi(doi: str) -> bool:
+    """Whether ``doi`` is a bare, well-formed DOI (``10.<registrant>/<suffix>``)."""
+    return bool(DOI_PATTERN.match(doi))
+
+
+def is_valid_pmid(pmid: str) -> bool:
+    """Whether ``pmid`` is a PubMed id (digits only, no leading zero)."""
+    return bool(PMID_PATTERN.match(pmid))
+
+
+def _ascii_lower(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    return re.sub(r"[^a-z0-9]", "", decomposed.encode("ascii", "ignore").decode().lower())
+
+
+def surname(author: str) -> str:
+    """Surname of an author written ``Surname, Given`` or ``Given Surname``."""
+    author = author.strip()
+    if "," in author:
+        return author.split(",", 1)[0].strip()
+    return author.split()[-1] if author else ""
+
+
+def make_key(first_author: str, year: str | int, title: str) -> str:
+    """Citation key in the project's style: surname + year + first significant title word.
+
+    >>> make_key("van Hilten, Jacobus J.", 2009, "The effect of ketamine")
+    'vanhilten2009effect'
+    """
+    words = [_ascii_lower(w) for w in re.split(r"[\s\-/:]+", title)]
+    word = next((w for w in words if w and w not in _STOPWORDS), "")
+    return f"{_ascii_lower(surname(first_author))}{year}{word}"
+
+
+def short_citation(ref: Reference) -> str:
+    """``Surname et al. (year)`` style label, e.g. for table rows and plot labels.
+
+    >>> ref = Reference("k", "article", {"author": "Kemler, M. and Barendse, G.", "year": "2000"})
+    >>> short_citation(ref)
+    'Kemler & Barendse 2000'
+    """
+    names = [surname(a) for a in ref.authors if a.lower() != "others"]
+    if not names:
+        label = ref.get("title", ref.key)[:30]
+    elif len(names) == 1:
+        label = names[0]
+    elif len(names) == 2 and "others" not in ref.get("author").lower():
+        label = f"{names[0]} & {names[1]}"
+    else:
+        label = f"{names[0]} et al."
+    return f"{label} {ref.year}".strip()
+
+
+def _initials(given: str) -> str:
+    return "".join(p[0] for p in re.split(r"[\s.\-]+", given) if p)
+
+
+def format_reference(ref: Reference) -> str:
+    """Format one reference as a plain-text line (Vancouver-like).
+
+    >>> r = Reference("k", "article", {"author": "Kemler, Marius A. and others",
+    ...     "title": "Spinal cord stimulation", "journal": "N Engl J Med", "year": "2000",
+    ...     "volume": "343", "number": "9", "pages": "618--624"})
+    >>> format_reference(r)
+    'Kemler MA, et al. Spinal cord stimulation. N Engl J Med. 2000;343(9):618–624.'
+    """
+    people = []
+    for author in ref.authors:
+        if author.lower() == "others":
+            people.append("et al")
+            continue
+        if "," in author:
+            last, given = (p.strip() for p in author.split(",", 1))
+            people.append(f"{last} {_initials(given)}".strip())
+        else:
+            people.append(author)
+    text = ", ".join(people)
+    text = f"{text}." if text else ""
+    title = ref.get("title").rstrip(".")
+    if title:
+        text += f" {title}."
+    venue = ref.get("journal") or ref.get("booktitle") or ref.get("publisher")
+    if venue:
+        text += f" {venue}."
+    if ref.year:
+        text += f" {ref.year}"
+        if ref.get("volume"):
+            text += f";{ref.get('volume')}"
+            if ref.get("number"):
+                text += f"({ref.get('number')})"
+        if ref.get("pages"):
+            text += f":{ref.get('pages').replace('--', '–')}"
+        text += "."
+    return text.strip()

@@ -1,0 +1,95 @@
+"""The bibliography loader: entries by key, and a DataError for each malformed input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from crps_evidence import DataError, load_references
+from crps_evidence.references import (
+    format_reference,
+    is_valid_doi,
+    is_valid_pmid,
+    make_key,
+    normalize_doi,
+    short_citation,
+)
+
+
+def test_entries_are_keyed_and_cleaned(minidata: Path) -> None:
+    bib = load_references(minidata / "references.bib")
+    ref = bib["smith2001alpha"]
+    assert ref.get("title") == "SYNTHETIC Alpha infusion for a made-up trial"
+    assert ref.authors == ["Smith, Ann", "Brown, Bo"]
+    assert ref.line == 1
+    assert bib["jones2005alpha"].line == 13
+    assert list(bib) == ["smith2001alpha", "jones2005alpha", "lee2010beta", "zed2020review"]
+
+
+def test_malformed_entry_is_not_dropped_silently(minidata: Path) -> None:
+    path = minidata / "references.bib"
+    original = path.read_text()
+    path.write_text(original + "\n@article{broken2021x,\n  title = {unclosed\n")
+    with pytest.raises(DataError) as exc:
+        load_references(path)
+    assert exc.value.path == path
+    assert exc.value.line == len(original.splitlines()) + 2  # after one blank line
+    assert "malformed" in str(exc.value)
+    assert "broken2021x" in str(exc.value)
+
+
+def test_duplicate_key_is_refused(minidata: Path) -> None:
+    path = minidata / "references.bib"
+    original = path.read_text()
+    path.write_text(original + "\n@article{lee2010beta,\n  title = {Again},\n}\n")
+    with pytest.raises(DataError) as exc:
+        load_references(path)
+    assert exc.value.field == "key"
+    assert exc.value.value == "lee2010beta"
+    assert exc.value.line == len(original.splitlines()) + 2
+
+
+def test_duplicate_field_is_refused(minidata: Path) -> None:
+    path = minidata / "references.bib"
+    path.write_text(path.read_text() + "\n@article{twice2020x,\n  year = {2020},\n"
+                    "  year = {2021},\n}\n")
+    with pytest.raises(DataError) as exc:
+        load_references(path)
+    assert exc.value.field == "year"
+    assert "twice2020x" in str(exc.value)
+
+
+@pytest.mark.parametrize(("raw", "clean"), [
+    ("https://doi.org/10.1016/J.PAIN.2009.06.023", "10.1016/j.pain.2009.06.023"),
+    ("doi: 10.1056/NEJM200008313430904", "10.1056/nejm200008313430904"),
+    ("http://dx.doi.org/10.1002/14651858.CD009416.pub2", "10.1002/14651858.cd009416.pub2"),
+])
+def test_doi_normalisation(raw: str, clean: str) -> None:
+    assert normalize_doi(raw) == clean
+    assert is_valid_doi(clean)
+
+
+@pytest.mark.parametrize("bad", ["10.12/x", "doi.org/10.1000/x", "11.1000/x", "10.1000/"])
+def test_malformed_dois_are_rejected(bad: str) -> None:
+    assert not is_valid_doi(bad)
+
+
+def test_pmids() -> None:
+    assert is_valid_pmid("19604642")
+    assert not is_valid_pmid("0123")
+    assert not is_valid_pmid("PMC123")
+
+
+def test_key_style() -> None:
+    assert make_key("Müller, Jörg", 2019, "A trial of the thing") == "muller2019trial"
+    assert make_key("de Mos, M.", "2007", "The incidence of CRPS") == "demos2007incidence"
+
+
+def test_formatting(minidata: Path) -> None:
+    bib = load_references(minidata / "references.bib")
+    assert short_citation(bib["smith2001alpha"]) == "Smith & Brown 2001"
+    assert short_citation(bib["lee2010beta"]) == "Lee et al. 2010"
+    assert format_reference(bib["smith2001alpha"]) == (
+        "Smith A, Brown B. SYNTHETIC Alpha infusion for a made-up trial. "
+        "Journal of Fixtures. 2001;1(2):10–20.")
