@@ -88,6 +88,14 @@ def test_reported_effect_inside_its_interval(minidata: Path) -> None:
     assert "outcomes.csv, line 4" in problem and "outside its CI" in problem
 
 
+def test_mean_without_spread_must_say_why(minidata: Path) -> None:
+    edit(minidata / "data" / "outcomes.csv", "continuous,20,5.0,2.0,", "continuous,20,5.0,,")
+    [problem] = _problems(minidata)
+    assert "outcomes.csv, line 3" in problem and "field 'note'" in problem
+    edit(minidata / "data" / "outcomes.csv", "abstract,\njones", "abstract,SD not reported\njones")
+    assert _problems(minidata) == []
+
+
 def test_dichotomous_events_cannot_exceed_n(minidata: Path) -> None:
     path = minidata / "data" / "outcomes.csv"
     path.write_text(path.read_text() + "smith2001alpha,responders,>=50% relief,week 12,12,alpha,"

@@ -57,9 +57,16 @@ def check_identifiers(bib: Bibliography) -> list[str]:
                             f"lower-case DOI (expected e.g. {normalize_doi(ref.doi)!r})")
         if ref.pmid and not is_valid_pmid(ref.pmid):
             problems.append(f"{where}: field 'pmid': value {ref.pmid!r} is not a PubMed id")
-        if not ref.doi and not ref.pmid and ref.entry_type == "article":
-            problems.append(f"{where}: article has neither 'doi' nor 'pmid'")
     return problems
+
+
+def missing_identifiers(bib: Bibliography) -> list[str]:
+    """Keys of articles with neither DOI nor PMID: identifiers nobody could confirm yet.
+
+    These are reported, not refused: an empty field is honest, a guessed one is a defect.
+    """
+    return [key for key, ref in bib.items()
+            if ref.entry_type == "article" and not ref.doi and not ref.pmid]
 
 
 def check_citations(evidence: Evidence, citations: dict[str, set[str]]) -> list[str]:
@@ -110,9 +117,12 @@ def check_rows(evidence: Evidence, folder: Path | None = None) -> list[str]:
             problems.append(f"{where}: field 'follow_up_of': a follow-up names its trial")
     for line, row in zip(range(2, len(outcomes) + 2), outcomes.itertuples(), strict=True):
         where = f"outcomes.csv, line {line}, study {row.study_id!r}, arm {row.arm!r}"
-        if row.data_type == "continuous" and (pd.isna(row.n) or pd.isna(row.mean)
-                                              or (pd.isna(row.sd) and pd.isna(row.se))):
-            problems.append(f"{where}: continuous data need n, mean and sd or se")
+        if row.data_type == "continuous":
+            if pd.isna(row.mean):
+                problems.append(f"{where}: continuous data need a mean")
+            elif (pd.isna(row.sd) and pd.isna(row.se) or pd.isna(row.n)) and pd.isna(row.note):
+                problems.append(f"{where}: field 'note': a mean without n and sd or se "
+                                "cannot enter a synthesis; say why the figure is missing")
         if row.data_type == "dichotomous" and (pd.isna(row.n) or pd.isna(row.events)
                                                or row.events > row.n):
             problems.append(f"{where}: dichotomous data need events <= n")

@@ -11,11 +11,13 @@ Examples
 from __future__ import annotations
 
 import html
+import io
 from functools import cache
 from pathlib import Path
 
 import pandas as pd
-from IPython.display import HTML, Markdown
+from IPython.display import HTML, Image, Markdown, display
+from matplotlib.figure import Figure
 
 from . import overview, plots, synthesis
 from .data import Evidence, load_all, load_outcomes, load_studies, load_treatments
@@ -25,6 +27,7 @@ from .references import format_reference, short_citation
 
 __all__ = [
     "NOTICE",
+    "collection_table",
     "evidence_timeline",
     "forest_plot",
     "key_points",
@@ -56,6 +59,14 @@ RESULT_WORDS = {
 @cache
 def _evidence() -> Evidence:
     return load_all()
+
+
+def as_image(figure: Figure, dpi: int = 96) -> Image:
+    """Render a figure to a PNG display object (no timestamp, so re-runs are byte-identical)."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight",
+                   metadata={"Software": None})
+    return Image(data=buffer.getvalue(), format="png")
 
 
 def clear_cache() -> None:
@@ -111,12 +122,32 @@ def key_points(treatment_id: str) -> Markdown:
         lines.append(f"**Typical course (as reported):** {row['typical_course']}")
     if not pd.isna(row["main_adverse_events"]):
         lines.append(f"**Main adverse events:** {row['main_adverse_events']}")
+    unknown = (f" (size not verified for {counts['rcts_size_unknown']})"
+               if counts["rcts_size_unknown"] else "")
     lines.append(
         f"**Studies in this collection:** {counts['rcts']} randomised trial(s) with "
-        f"{counts['rct_participants']} participants; {counts['other_studies']} other "
-        "study/studies."
+        f"{counts['rct_participants']} participants{unknown}; {counts['other_studies']} "
+        "other study/studies."
     )
     return Markdown("\n".join(f"> - {line}" for line in lines))
+
+
+def collection_table() -> pd.DataFrame:
+    """Every treatment with its category, access, certainty and the studies held for it."""
+    evidence = _evidence()
+    summary = overview.treatment_summary(evidence, roll_up=False)
+    names = dict(zip(summary["id"], summary["name"], strict=True))
+    return pd.DataFrame({
+        "Treatment": summary["name"],
+        "Part of": summary["parent"].map(names).fillna(""),
+        "Category": summary["category"],
+        "Access": summary["access"],
+        "Certainty": summary["certainty"],
+        "RCTs": summary["rcts"],
+        "RCT participants": summary["rct_participants"],
+        "Other studies": summary["other_studies"],
+        "Notebook": evidence.treatments["notebook"].fillna("").to_numpy(),
+    })
 
 
 def studies_table(treatment_id: str) -> pd.DataFrame:
@@ -124,12 +155,13 @@ def studies_table(treatment_id: str) -> pd.DataFrame:
     evidence = _evidence()
     studies = _studies_of(treatment_id, evidence)
     bib = evidence.references
+    studies = studies.reset_index(drop=True)
     table = pd.DataFrame({
         "Study": [short_citation(bib[k]) for k in studies["bibkey"]],
         "Year": [int(bib[k].year) if bib[k].year.isdigit() else pd.NA
                  for k in studies["bibkey"]],
         "Design": studies["design"].to_numpy(),
-        "N": studies["n_randomized"].fillna(studies["n_enrolled"]).to_numpy(),
+        "N": studies["n_randomized"].fillna(studies["n_enrolled"]),
         "Comparator": studies["comparator"].fillna("").to_numpy(),
         "Follow-up": studies["follow_up"].fillna("").to_numpy(),
         "Primary result": studies["primary_result"].map(RESULT_WORDS).to_numpy(),
@@ -158,7 +190,7 @@ def effects_table(treatment_id: str, domain: str = "pain", measure: str = "SMD"
 
 
 def forest_plot(treatment_id: str, domain: str = "pain", measure: str = "SMD",
-                method: str = "REML"):
+                method: str = "REML") -> Image:
     """Forest plot of a treatment's trials; pooled only where the rows are comparable."""
     effects = effects_table(treatment_id, domain, measure)
     if effects.empty:
@@ -167,16 +199,22 @@ def forest_plot(treatment_id: str, domain: str = "pain", measure: str = "SMD",
     pooled = None
     if len(effects) >= 2 and effects["timepoint"].nunique() == 1:
         pooled = synthesis.pool_effects(effects, method=method)
-    return plots.forest_plot(effects, pooled=pooled, labels=study_labels(),
-                             title=f"{domain.capitalize()}: {measure} by trial")
+    return as_image(plots.forest_plot(effects, pooled=pooled, labels=study_labels(),
+                                      title=f"{domain.capitalize()}: {measure} by trial"))
 
 
-def evidence_timeline(treatment_id: str):
+def evidence_timeline(treatment_id: str) -> Image | Markdown:
     """Timeline of a treatment's studies: year, design, size and primary result."""
     evidence = _evidence()
     studies = _studies_of(treatment_id, evidence)
     labels = study_labels(evidence)
     bib = evidence.references
+    years = [int(bib[k].year) if bib[k].year.isdigit() else None for k in studies["bibkey"]]
+    undated = sorted(labels[i] for i, y in zip(studies["id"], years, strict=True) if y is None)
+    if undated:
+        display(Markdown("Not on the timeline (publication year not verified): "
+                         + "; ".join(undated) + "."))
+    studies = studies[[y is not None for y in years]]
     frame = pd.DataFrame({
         "label": studies["id"].map(labels),
         "year": [int(bib[k].year) for k in studies["bibkey"]],
@@ -184,7 +222,9 @@ def evidence_timeline(treatment_id: str):
         "n": studies["n_randomized"].fillna(studies["n_enrolled"]),
         "primary_result": studies["primary_result"],
     }).sort_values(["year", "label"]).reset_index(drop=True)
-    return plots.evidence_timeline(frame)
+    if frame.empty:
+        return Markdown("No study with a verified publication year to place on a timeline.")
+    return as_image(plots.evidence_timeline(frame))
 
 
 def trials_table(treatment_id: str) -> pd.DataFrame | Markdown:

@@ -24,7 +24,7 @@ def treatment_summary(evidence: Evidence, roll_up: bool = True) -> pd.DataFrame:
     -------
     pandas.DataFrame
         Columns ``id, name, parent, category, invasiveness, access, certainty, rcts,
-        rct_participants, other_studies, favours_treatment, no_difference,
+        rct_participants, rcts_size_unknown, other_studies, favours_treatment, no_difference,
         favours_control``, in the order of ``treatments.csv``.
 
     Examples
@@ -54,6 +54,7 @@ def treatment_summary(evidence: Evidence, roll_up: bool = True) -> pd.DataFrame:
             "certainty": treatment.certainty,
             "rcts": len(rcts),
             "rct_participants": int(rcts["n_randomized"].fillna(0).sum()),
+            "rcts_size_unknown": int(rcts["n_randomized"].isna().sum()),
             "other_studies": len(own) - len(rcts),
             "favours_treatment": int(results.get("favours_treatment", 0)),
             "no_difference": int(results.get("no_difference", 0)),

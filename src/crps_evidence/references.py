@@ -196,7 +196,8 @@ def short_citation(ref: Reference) -> str:
     """
     names = [surname(a) for a in ref.authors if a.lower() != "others"]
     if not names:
-        label = ref.get("title", ref.key)[:30]
+        title = ref.get("title", ref.key)
+        label = f"“{title[:30].rstrip()}…”" if len(title) > 30 else f"“{title}”"
     elif len(names) == 1:
         label = names[0]
     elif len(names) == 2 and "others" not in ref.get("author").lower():

@@ -1,0 +1,148 @@
+"""Sphinx configuration for the rendered book of the CRPS evidence notebooks.
+
+Build (from the repository root, offline, warnings are errors)::
+
+    sphinx-build -W --keep-going -b html notebooks _build/html
+
+The notebooks are rendered with their stored outputs (the ones nbval checks); nothing is
+executed at build time. Every page is self-contained: MathJax is served from ``_static``
+(sphinx-mathjax-offline), the theme ships its own fonts and icons, and no page loads anything
+from another host.
+
+Environment variables
+---------------------
+CRPS_REPOSITORY_URL
+    URL of the public git repository, used for the Binder / JupyterHub launch buttons and the
+    repository button. The default below is a deliberate placeholder: set the variable (or
+    replace the default) once the repository has its public home.
+CRPS_REPOSITORY_BRANCH
+    Branch the launch buttons point at (default ``main``).
+CRPS_BINDERHUB_URL, CRPS_JUPYTERHUB_URL
+    BinderHub (default ``https://mybinder.org``) and JupyterHub (default: none, so no
+    JupyterHub button) that the launch buttons open. An empty value removes the button.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+
+# -- Project information ------------------------------------------------------------------
+project = "CRPS treatment evidence notebooks"
+author = "CRPS evidence notebooks contributors"
+copyright = f"{date.today().year}, {author}"
+
+NOTICE = (
+    "Educational material, not medical advice. "
+    "Talk to your own clinicians before changing treatment."
+)
+
+# Placeholder on purpose (not a real repository): override with CRPS_REPOSITORY_URL.
+PLACEHOLDER_REPOSITORY_URL = "https://github.com/REPLACE-WITH-OWNER/REPLACE-WITH-REPOSITORY"
+repository_url = os.environ.get("CRPS_REPOSITORY_URL", "").strip() or PLACEHOLDER_REPOSITORY_URL
+repository_branch = os.environ.get("CRPS_REPOSITORY_BRANCH", "").strip() or "main"
+binderhub_url = os.environ.get("CRPS_BINDERHUB_URL", "https://mybinder.org").strip()
+jupyterhub_url = os.environ.get("CRPS_JUPYTERHUB_URL", "").strip()
+
+# -- General configuration ----------------------------------------------------------------
+extensions = [
+    "myst_nb",
+    "sphinxcontrib.bibtex",
+    "sphinx_exercise",
+    "sphinx_book_theme",
+    # Copies MathJax 3 into _static/mathjax and points mathjax_path at it (no CDN).
+    "sphinx-mathjax-offline",
+]
+
+root_doc = "index"
+# notebooks/README.md is the contents list for people browsing the repository; it is not
+# a page of the book (index.md is generated from the same titles by scripts/make_index.py).
+exclude_patterns = [
+    "_build",
+    "**.ipynb_checkpoints",
+    "README.md",
+    "**/*.py",
+    "_templates",
+    "Thumbs.db",
+    ".DS_Store",
+]
+templates_path = ["_templates"]
+source_suffix = {".md": "myst-nb", ".ipynb": "myst-nb"}
+
+language = "en"
+nitpicky = False
+
+# -- MyST / MyST-NB -----------------------------------------------------------------------
+myst_enable_extensions = [
+    "amsmath",
+    "colon_fence",
+    "deflist",
+    "dollarmath",
+    "substitution",
+]
+myst_heading_anchors = 3
+myst_substitutions = {"notice": NOTICE}
+
+# Render the stored, nbval-checked outputs; never execute at build time.
+nb_execution_mode = "off"
+nb_merge_streams = True
+# Keep the .ipynb downloadable from the page (theme's download button).
+nb_remove_code_source = False
+
+# -- Bibliography -------------------------------------------------------------------------
+bibtex_bibfiles = ["../references.bib"]
+bibtex_default_style = "plain"
+bibtex_reference_style = "author_year"
+# Stable anchors: a citation of KEY links to bibliography.html#cite-KEY.
+bibtex_cite_id = "cite-{key}"
+bibtex_encoding = "utf-8"
+
+# -- Math ---------------------------------------------------------------------------------
+# mathjax_path is set by sphinx-mathjax-offline to the local copy.
+mathjax3_config = {"tex": {"tags": "ams"}}
+
+# -- HTML output --------------------------------------------------------------------------
+html_theme = "sphinx_book_theme"
+html_title = "CRPS treatment evidence"
+html_static_path = ["_static"]
+html_css_files = ["custom.css"]
+html_copy_source = True
+html_show_sourcelink = False
+html_last_updated_fmt = None
+html_search_language = "en"
+
+# pydata-sphinx-theme 0.20 logs "Got invalid theme mode" in the console when no mode is set.
+html_context = {"default_mode": "auto"}
+
+launch_buttons: dict[str, str] = {"notebook_interface": "jupyterlab"}
+if binderhub_url:
+    launch_buttons["binderhub_url"] = binderhub_url
+if jupyterhub_url:
+    launch_buttons["jupyterhub_url"] = jupyterhub_url
+
+html_theme_options = {
+    # The notice sits in the announcement bar at the top of every page, search included.
+    "announcement": f'<span class="crps-notice" role="note">{NOTICE}</span>',
+    "repository_url": repository_url,
+    "repository_branch": repository_branch,
+    "path_to_docs": "notebooks",
+    "use_download_button": True,
+    "use_repository_button": True,
+    "use_fullscreen_button": False,
+    "launch_buttons": launch_buttons,
+    "home_page_in_toc": True,
+    "show_navbar_depth": 1,
+    "show_toc_level": 2,
+    "navigation_with_keys": False,
+    # No remote version switcher, analytics or icon links that would fetch from elsewhere.
+    "icon_links": [],
+}
+
+# -- Exercises ----------------------------------------------------------------------------
+hide_solutions = False
+
+suppress_warnings: list[str] = []

@@ -1,0 +1,594 @@
+"""The ``crps-evidence`` command line.
+
+Subcommands
+-----------
+``add-reference DOI [--bib PATH] [--key KEY] [--pmid]``
+    Fetch a work's BibTeX by DOI, key it in the project's style and append it to
+    ``references.bib`` atomically; duplicates are refused. ``--pmid`` also adds the PubMed
+    id when exactly one PubMed record carries the DOI.
+``check [--online] [--bib PATH]``
+    Run the offline integrity checks; with ``--online`` also compare every entry's title,
+    year and journal with Crossref (by DOI) and PubMed (by PMID).
+``trials TREATMENT [--refresh] [--snapshot-dir DIR]``
+    Print a treatment's ClinicalTrials.gov snapshot; ``--refresh`` fetches it anew.
+
+Exit codes: 0 success; 1 problems found, duplicate refused or no snapshot; 2 bad input
+(usage, malformed DOI, unknown treatment, unreadable bibliography); 3 a service failed;
+4 a file could not be written; 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import os
+import re
+import sys
+import tempfile
+import unicodedata
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from .config import get_settings, package_version
+from .errors import ClientError, DataError
+from .references import (
+    Reference,
+    is_valid_doi,
+    load_references,
+    make_key,
+    normalize_doi,
+)
+
+EXIT_OK = 0
+EXIT_PROBLEMS = 1
+EXIT_INPUT = 2
+EXIT_SERVICE = 3
+EXIT_WRITE = 4
+
+BIB_FIELDS = (
+    "author",
+    "title",
+    "journal",
+    "booktitle",
+    "publisher",
+    "year",
+    "volume",
+    "number",
+    "pages",
+    "doi",
+    "pmid",
+)
+"""Fields kept from a fetched entry, in the order they are written."""
+
+ARTICLE_SKIP = frozenset({"booktitle", "publisher"})
+"""Fields not written for journal articles (the project's entries do not carry them)."""
+
+MAX_AUTHORS = 10
+
+
+def _err(message: str) -> None:
+    print(f"crps-evidence: {message}", file=sys.stderr)
+
+
+# --------------------------------------------------------------------------- add-reference
+
+
+def _format_authors(raw: str) -> str:
+    names = [a.strip() for a in re.split(r"\s+and\s+", raw) if a.strip()]
+    if len(names) > MAX_AUTHORS:
+        names = [*names[:MAX_AUTHORS], "others"]
+    return " and ".join(names)
+
+
+def _format_pages(raw: str) -> str:
+    return re.sub(r"\s*(?:--|-|\u2013|\u2014)\s*", "--", raw.strip())
+
+
+def format_entry(entry_type: str, key: str, fields: dict[str, str]) -> str:
+    """Format a BibTeX entry in the project's style.
+
+    Parameters
+    ----------
+    entry_type : str
+        e.g. ``article``.
+    key : str
+        Citation key.
+    fields : dict
+        Field values; only :data:`BIB_FIELDS` are written, in that order (for an
+        ``article`` without ``booktitle`` and ``publisher``). Authors beyond the tenth
+        become ``and others``; page ranges use ``--``; the DOI is normalised.
+
+    Returns
+    -------
+    str
+        The entry, ending with a newline.
+
+    Examples
+    --------
+    >>> print(format_entry("article", "doe2020trial", {"title": "A trial", "year": "2020",
+    ...                    "doi": "10.1000/X1", "url": "dropped"}), end="")
+    @article{doe2020trial,
+      title = {A trial},
+      year = {2020},
+      doi = {10.1000/x1}
+    }
+    """
+    body = []
+    for name in BIB_FIELDS:
+        if entry_type == "article" and name in ARTICLE_SKIP:
+            continue
+        value = fields.get(name, "").strip()
+        if not value:
+            continue
+        if name == "author":
+            value = _format_authors(value)
+        elif name == "pages":
+            value = _format_pages(value)
+        elif name == "doi":
+            value = normalize_doi(value)
+        body.append(f"  {name} = {{{value}}}")
+    return f"@{entry_type}{{{key},\n" + ",\n".join(body) + "\n}\n"
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:  # pragma: no cover - not supported on this platform
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover
+        pass
+    finally:
+        os.close(fd)
+
+
+def append_entry(path: str | Path, entry: str, *, verify: Callable[[Path], None] | None = None
+                 ) -> None:
+    """Append a BibTeX entry to a file atomically, keeping its text byte for byte.
+
+    The new content (old bytes, a blank-line separator, the entry, in the file's own line
+    endings) goes to a temporary file in the same folder, which is flushed, fsynced,
+    optionally checked by ``verify`` and then moved over the original with
+    :func:`os.replace`. On any error the temporary file is removed and the original is
+    untouched.
+
+    Parameters
+    ----------
+    path : str or Path
+        The ``.bib`` file (a symlink is followed, so the link stays a link).
+    entry : str
+        The entry text.
+    verify : callable, optional
+        Called with the temporary file's path before it replaces the original; raise to
+        abort.
+
+    Raises
+    ------
+    OSError
+        The file could not be read or written, or changed while this ran.
+    """
+    target = Path(path).resolve()
+    original = target.read_bytes()
+    newline = "\r\n" if b"\r\n" in original else "\n"
+    body = entry.replace("\r\n", "\n").replace("\n", newline).encode("utf-8")
+    nl = newline.encode()
+    if not body.endswith(nl):
+        body += nl
+    if not original or original.endswith(nl + nl):
+        sep = b""
+    elif original.endswith(nl):
+        sep = nl
+    else:
+        sep = nl + nl
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(original + sep + body)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, target.stat().st_mode & 0o7777)
+        if verify is not None:
+            verify(tmp)
+        if target.read_bytes() != original:
+            raise OSError(f"{target} changed while the entry was being added; nothing written")
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(target.parent)
+
+
+def _bib_path(arg: str | None) -> Path:
+    if arg:
+        return Path(arg)
+    from .paths import bibliography_path
+
+    return bibliography_path()
+
+
+def cmd_add_reference(args: argparse.Namespace) -> int:
+    """Run ``add-reference``."""
+    from .clients import Clients, parse_bibtex_entry
+
+    doi = normalize_doi(args.doi)
+    if not is_valid_doi(doi):
+        _err(f"malformed DOI {args.doi!r}: expected '10.<registrant>/<suffix>'; nothing fetched")
+        return EXIT_INPUT
+    if args.key is not None and not re.fullmatch(r"[a-z0-9]+", args.key):
+        _err(f"--key {args.key!r}: use lower-case letters and digits only")
+        return EXIT_INPUT
+    path = _bib_path(args.bib)
+    bib = load_references(path)
+    for ref in bib.values():
+        if ref.doi and normalize_doi(ref.doi) == doi:
+            _err(f"{path}: DOI {doi} is already there as '{ref.key}' (line {ref.line}); "
+                 "nothing written")
+            return EXIT_PROBLEMS
+    with Clients(get_settings()) as api:
+        text = api.crossref.bibtex(doi)
+        pmid = api.pubmed.pmid_for_doi(doi) if args.pmid else None
+    entry_type, _, fields = parse_bibtex_entry(text)
+    first_author = re.split(r"\s+and\s+", fields.get("author", ""))[0].strip()
+    year, title = fields.get("year", "").strip(), fields.get("title", "").strip()
+    if args.key is None and not (first_author and year and title):
+        raise ClientError(
+            f"the BibTeX for DOI {doi} lacks author, year or title, so no key can be made; "
+            "add the entry by hand (or give --key)"
+        )
+    key = args.key or make_key(first_author, year, title)
+    clash = next((k for k in bib if k.lower() == key.lower()), None)
+    if clash is not None:
+        _err(f"{path}: key '{clash}' is already used (line {bib[clash].line}) by another "
+             "work; choose one with --key; nothing written")
+        return EXIT_PROBLEMS
+    fields["doi"] = doi
+    fields.pop("pmid", None)
+    if pmid:
+        fields["pmid"] = pmid
+    elif args.pmid:
+        _err(f"PubMed has no single record with DOI {doi}; no pmid field added")
+    entry = format_entry(entry_type, key, fields)
+
+    def verify(tmp: Path) -> None:
+        try:
+            new = load_references(tmp)
+        except DataError as exc:
+            raise ClientError(f"the fetched entry would break {path.name}: {exc}") from None
+        if key not in new or len(new) != len(bib) + 1:
+            raise ClientError(f"the fetched entry did not parse as one new entry '{key}'")
+
+    append_entry(path, entry, verify=verify)
+    print(f"added '{key}' to {path}:")
+    print(entry, end="")
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- check
+
+
+def _plain(text: str) -> str:
+    """Lower-case ASCII letters and digits only (no markup, accents, punctuation)."""
+    text = html.unescape(re.sub(r"<[^>]+>", " ", text))
+    text = re.sub(r"\\[a-zA-Z]+\s*", "", text)
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]", "", text.lower())
+
+
+_JOURNAL_STOP = frozenset({"of", "the", "and", "for", "in", "on", "de", "la", "und", "et"})
+
+
+def _journal_words(text: str) -> list[str]:
+    text = unicodedata.normalize("NFKD", html.unescape(text)).encode("ascii", "ignore").decode()
+    words = re.findall(r"[a-z0-9]+", text.lower().replace("&", " and "))
+    return [w for w in words if w not in _JOURNAL_STOP]
+
+
+def journal_matches(name: str, candidates: Sequence[str]) -> bool:
+    """Whether a journal name equals, or abbreviates word by word, one of ``candidates``.
+
+    >>> journal_matches("N Engl J Med", ["The New England Journal of Medicine"])
+    True
+    >>> journal_matches("Pain", ["Pain Medicine"])
+    False
+    """
+    mine = _journal_words(name)
+    if not mine:
+        return True
+    for candidate in candidates:
+        theirs = _journal_words(candidate)
+        if mine == theirs:
+            return True
+        if len(mine) == len(theirs) and all(
+            t.startswith(m) for m, t in zip(mine, theirs, strict=True)
+        ):
+            return True
+        if len(theirs) == len(mine) and all(
+            m.startswith(t) for m, t in zip(mine, theirs, strict=True)
+        ):
+            return True
+    return False
+
+
+def _crossref_years(message: dict[str, Any]) -> set[str]:
+    years = set()
+    for name in ("issued", "published-print", "published-online", "published"):
+        parts = (message.get(name) or {}).get("date-parts") or []
+        if parts and parts[0] and parts[0][0]:
+            years.add(str(parts[0][0]))
+    return years
+
+
+def crossref_mismatches(ref: Reference, message: dict[str, Any]) -> list[str]:
+    """Differences between a bibliography entry and its Crossref record.
+
+    Compares the title (ignoring case, accents, markup and punctuation), the year (any of
+    Crossref's issued/print/online years) and the journal (full or abbreviated).
+
+    Returns
+    -------
+    list of str
+        One message per differing field, naming the entry and both values.
+    """
+    problems = []
+    titles = [t for t in message.get("title") or [] if t]
+    if ref.get("title") and titles and _plain(ref.get("title")) not in {_plain(t) for t in titles}:
+        problems.append(f"{ref.key}: title differs from Crossref: {ref.get('title')!r} vs "
+                        f"{titles[0]!r}")
+    years = _crossref_years(message)
+    if ref.year and years and ref.year not in years:
+        problems.append(f"{ref.key}: year {ref.year} but Crossref has {'/'.join(sorted(years))}")
+    journals = [*(message.get("container-title") or []),
+                *(message.get("short-container-title") or [])]
+    if ref.get("journal") and journals and not journal_matches(ref.get("journal"), journals):
+        problems.append(f"{ref.key}: journal {ref.get('journal')!r} but Crossref has "
+                        f"{journals[0]!r}")
+    return problems
+
+
+def pubmed_mismatches(ref: Reference, summary: dict[str, Any]) -> list[str]:
+    """Differences between a bibliography entry and its PubMed summary (esummary).
+
+    Compares title, year (publication or electronic publication date), journal (NLM
+    abbreviation or full name) and, when both have one, the DOI.
+
+    Returns
+    -------
+    list of str
+        One message per differing field.
+    """
+    problems = []
+    title = summary.get("title") or ""
+    if ref.get("title") and title and _plain(ref.get("title")) != _plain(title):
+        problems.append(f"{ref.key}: title differs from PubMed {ref.pmid}: "
+                        f"{ref.get('title')!r} vs {title!r}")
+    years = {m.group(0) for d in (summary.get("pubdate"), summary.get("epubdate"))
+             if d and (m := re.match(r"\d{4}", d))}
+    if ref.year and years and ref.year not in years:
+        problems.append(f"{ref.key}: year {ref.year} but PubMed {ref.pmid} has "
+                        f"{'/'.join(sorted(years))}")
+    journals = [j for j in (summary.get("source"), summary.get("fulljournalname")) if j]
+    if ref.get("journal") and journals and not journal_matches(ref.get("journal"), journals):
+        problems.append(f"{ref.key}: journal {ref.get('journal')!r} but PubMed {ref.pmid} has "
+                        f"{journals[0]!r}")
+    dois = [a.get("value", "") for a in summary.get("articleids") or []
+            if isinstance(a, dict) and a.get("idtype") == "doi"]
+    if ref.doi and dois and normalize_doi(ref.doi) not in {normalize_doi(d) for d in dois}:
+        problems.append(f"{ref.key}: DOI {ref.doi} but PubMed {ref.pmid} gives {dois[0]}")
+    return problems
+
+
+def check_online(bib_path: Path) -> list[str]:
+    """Compare every entry with Crossref (by DOI) and PubMed (by PMID).
+
+    A tqdm progress bar goes to stderr.
+
+    Returns
+    -------
+    list of str
+        Mismatches and records the services do not know.
+
+    Raises
+    ------
+    ClientError
+        A service could not be reached (the check stops: the answer would be incomplete).
+    """
+    from tqdm import tqdm
+
+    from .clients import Clients, NotFoundError
+    from .references import is_valid_pmid
+
+    refs = list(load_references(bib_path).values())
+    problems: list[str] = []
+    with Clients(get_settings()) as api:
+        pmids = [r.pmid for r in refs if r.pmid and is_valid_pmid(r.pmid)]
+        for ref in refs:
+            if ref.pmid and not is_valid_pmid(ref.pmid):
+                problems.append(f"{ref.key}: malformed PMID {ref.pmid!r}")
+            if ref.doi and not is_valid_doi(normalize_doi(ref.doi)):
+                problems.append(f"{ref.key}: malformed DOI {ref.doi!r}")
+        summaries = api.pubmed.esummary(pmids) if pmids else {}
+        for ref in tqdm(refs, desc="checking references", unit="entry", file=sys.stderr,
+                        disable=None):
+            doi = normalize_doi(ref.doi) if ref.doi else ""
+            if doi and is_valid_doi(doi):
+                try:
+                    problems.extend(crossref_mismatches(ref, api.crossref.work(doi)))
+                except NotFoundError:
+                    problems.append(f"{ref.key}: DOI {doi} not found in Crossref")
+            if ref.pmid and is_valid_pmid(ref.pmid):
+                if ref.pmid in summaries:
+                    problems.extend(pubmed_mismatches(ref, summaries[ref.pmid]))
+                else:
+                    problems.append(f"{ref.key}: PMID {ref.pmid} not found in PubMed")
+    return problems
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Run ``check``."""
+    problems: list[str] = []
+    failed = False
+    try:
+        from .integrity import check_integrity
+    except ImportError as exc:
+        _err(f"the offline checks are unavailable ({exc})")
+        failed = True
+    else:
+        problems.extend(check_integrity())
+    if args.online:
+        problems.extend(check_online(_bib_path(args.bib)))
+    for problem in problems:
+        print(problem)
+    if failed:
+        return EXIT_INPUT
+    if problems:
+        _err(f"{len(problems)} problem(s) found")
+        return EXIT_PROBLEMS
+    print("no problems found" + (" (offline and online checks)" if args.online else ""))
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- trials
+
+
+def cmd_trials(args: argparse.Namespace) -> int:
+    """Run ``trials``."""
+    import pandas as pd
+
+    from .clients import ClinicalTrialsClient
+    from .trials import INTERVENTION_TERMS, load_trials, refresh_trials
+
+    treatment = args.treatment
+    if treatment not in INTERVENTION_TERMS:
+        _err(f"unknown treatment {treatment!r}; registry searches exist for: "
+             f"{', '.join(INTERVENTION_TERMS)}")
+        return EXIT_INPUT
+    if args.refresh:
+        path = refresh_trials(treatment, ClinicalTrialsClient(get_settings()),
+                              directory=args.snapshot_dir)
+        print(f"wrote {path}", file=sys.stderr)
+    frame = load_trials(treatment, directory=args.snapshot_dir)
+    if frame is None:
+        _err(f"no registry snapshot for '{treatment}' yet; fetch one with "
+             f"`crps-evidence trials {treatment} --refresh` (needs access to "
+             "clinicaltrials.gov)")
+        return EXIT_PROBLEMS
+    query = frame.attrs["query"]
+    print(f"# {frame.attrs['source']}, fetched {frame.attrs['fetched']}")
+    for name, value in query.items():
+        print(f"# {name} = {value}")
+    print(f"# {len(frame)} stud{'y' if len(frame) == 1 else 'ies'}; registry entries, "
+          "not results: read each record before citing it")
+    if len(frame):
+        with pd.option_context("display.max_colwidth", 60, "display.width", 200):
+            shown = frame.astype(object).where(frame.notna(), "-")
+            print(shown.to_string(index=False))
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- main
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (one subparser per command, each with ``--help``)."""
+    parser = argparse.ArgumentParser(
+        prog="crps-evidence",
+        description="Tools for the CRPS evidence notebooks: add and check references, "
+        "show clinical-trial registry snapshots.",
+        epilog="Set CRPS_EVIDENCE_CONTACT to your e-mail address (sent to Crossref and NCBI) "
+        "and optionally NCBI_API_KEY. Exit codes: 0 ok, 1 problems found, 2 bad input, "
+        "3 service failure, 4 write failure.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    add = sub.add_parser(
+        "add-reference",
+        help="fetch a DOI's BibTeX and append it to references.bib",
+        description="Fetch the BibTeX of a DOI (DOI content negotiation), give it a key in the "
+        "project's style (surname + year + first significant title word) and append it to "
+        "references.bib atomically. A DOI or key already present is refused; on any error "
+        "the file is left byte-identical. Check the new entry against the article.",
+    )
+    add.add_argument("doi", metavar="DOI", help="bare DOI (10.xxxx/...) or https://doi.org/ URL")
+    add.add_argument("--bib", metavar="PATH", help="bibliography file (default: the project's "
+                     "references.bib)")
+    add.add_argument("--key", metavar="KEY", help="use this citation key instead of the "
+                     "generated one")
+    add.add_argument("--pmid", action="store_true", help="also look the DOI up in PubMed and "
+                     "add the pmid field when exactly one record carries that DOI")
+    add.set_defaults(func=cmd_add_reference)
+
+    check = sub.add_parser(
+        "check",
+        help="run the integrity checks (optionally against Crossref and PubMed)",
+        description="Run the offline integrity checks of data and references. With --online, "
+        "also compare each entry's title, year and journal with Crossref (by DOI) and PubMed "
+        "(by PMID) and report every mismatch.",
+    )
+    check.add_argument("--online", action="store_true",
+                       help="also compare entries with Crossref and PubMed (network)")
+    check.add_argument("--bib", metavar="PATH", help="bibliography for --online (default: the "
+                       "project's references.bib)")
+    check.set_defaults(func=cmd_check)
+
+    trials = sub.add_parser(
+        "trials",
+        help="show (or refresh) a treatment's ClinicalTrials.gov snapshot",
+        description="Print the ClinicalTrials.gov snapshot of a treatment (data/trials/"
+        "<treatment>.json). With --refresh, query the registry (CRPS and the treatment's "
+        "intervention terms, all pages) and rewrite the snapshot with the date and query.",
+    )
+    trials.add_argument("treatment", metavar="TREATMENT", help="treatment id, e.g. ketamine")
+    trials.add_argument("--refresh", action="store_true",
+                        help="fetch from ClinicalTrials.gov and rewrite the snapshot")
+    trials.add_argument("--snapshot-dir", metavar="DIR", default=None,
+                        help="snapshot folder (default: the project's data/trials)")
+    trials.set_defaults(func=cmd_trials)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``crps-evidence``.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        Arguments without the program name; defaults to ``sys.argv[1:]``.
+
+    Returns
+    -------
+    int
+        Exit code (see the module docstring).
+    """
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version or a usage error
+        return exc.code if isinstance(exc.code, int) else EXIT_INPUT
+    try:
+        return int(args.func(args))
+    except ClientError as exc:
+        _err(f"{exc}; nothing written")
+        return EXIT_SERVICE
+    except DataError as exc:
+        _err(str(exc))
+        return EXIT_INPUT
+    except ValueError as exc:
+        _err(str(exc))
+        return EXIT_INPUT
+    except FileNotFoundError as exc:
+        _err(str(exc))
+        return EXIT_INPUT
+    except OSError as exc:
+        _err(f"cannot write: {exc}; the original file is unchanged")
+        return EXIT_WRITE
+    except KeyboardInterrupt:
+        _err("interrupted; nothing written")
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,211 @@
+"""Fixtures for the browser checks of the rendered book (``pytest -m book tests/book``).
+
+The book must be built first (``make book``, i.e. ``sphinx-build -W --keep-going -b html
+notebooks _build/html``). The checks serve ``_build/html`` from a local ``http.server`` on
+127.0.0.1 and drive Debian's ``/usr/bin/chromium`` headless through Playwright's Python
+package (no ``playwright install``: it needs the internet). Every request to another host is
+blocked and reported. Each page is visited once; the tests assert on what the visit recorded.
+
+Tests are skipped, with the reason, when the book is not built, Chromium is missing or
+Playwright is not installed.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BUILD_DIR = ROOT / "_build"
+HTML_DIR = BUILD_DIR / "html"
+SCREENSHOT_DIR = BUILD_DIR / "screenshots"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+LOCAL_HOST = "127.0.0.1"
+#: Folders of the build that hold assets, not pages.
+NON_PAGE_DIRS = {"_static", "_sources", "_images", "_downloads", ".doctrees"}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "book: browser checks of the built book (needs _build/html and chromium)"
+    )
+
+
+def skip_reason() -> str | None:
+    """Why the browser checks cannot run here, or None when they can."""
+    if not (HTML_DIR / "index.html").is_file():
+        return (
+            f"book not built: {HTML_DIR / 'index.html'} is missing "
+            "(run `make book` or `sphinx-build -W --keep-going -b html notebooks _build/html`)"
+        )
+    if not CHROMIUM.exists():
+        return f"{CHROMIUM} is missing (install it with `apt-get install -y chromium`)"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "the playwright Python package is not installed (pip install playwright)"
+    return None
+
+
+def book_pages() -> list[str]:
+    """Every HTML page of the built book, as paths relative to ``_build/html``."""
+    pages = []
+    for path in sorted(HTML_DIR.rglob("*.html")):
+        rel = path.relative_to(HTML_DIR)
+        if rel.parts[0] in NON_PAGE_DIRS:
+            continue
+        pages.append(rel.as_posix())
+    return pages
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass
+
+
+@pytest.fixture(scope="session")
+def book_url() -> Iterator[str]:
+    """Base URL of ``_build/html`` served on 127.0.0.1 (random free port) in a thread."""
+    reason = skip_reason()
+    if reason:
+        pytest.skip(reason)
+    handler = functools.partial(_QuietHandler, directory=str(HTML_DIR))
+    server = http.server.ThreadingHTTPServer((LOCAL_HOST, 0), handler)
+    thread = threading.Thread(target=server.serve_forever, name="book-http", daemon=True)
+    thread.start()
+    try:
+        yield f"http://{LOCAL_HOST}:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def browser(book_url: str) -> Iterator[object]:
+    """Headless Debian Chromium driven by Playwright."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@dataclass
+class PageVisit:
+    """What loading one page recorded."""
+
+    page: str
+    console_errors: list[str] = field(default_factory=list)
+    failed_requests: list[str] = field(default_factory=list)
+    external_requests: list[str] = field(default_factory=list)
+    images: list[dict] = field(default_factory=list)
+    notice: str = ""
+    citation_hrefs: list[str] = field(default_factory=list)
+    ids: set[str] = field(default_factory=set)
+
+
+@pytest.fixture(scope="session")
+def new_page(browser: object, book_url: str):
+    """Factory for pages in a context that blocks (and records) requests to other hosts."""
+    contexts = []
+
+    def make(external: list[str]):
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        contexts.append(context)
+
+        def route(route, request) -> None:
+            host = urlsplit(request.url).hostname
+            if request.url.startswith(("data:", "blob:")) or host == LOCAL_HOST:
+                route.continue_()
+            else:
+                external.append(request.url)
+                route.abort()
+
+        context.route("**/*", route)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+_IMAGES_JS = """
+async () => {
+  const imgs = Array.from(document.images);
+  for (const img of imgs) { img.loading = "eager"; }
+  await Promise.all(imgs.map((img) => img.decode().catch(() => null)));
+  return imgs.map((img) => ({
+    src: img.getAttribute("src"),
+    alt: img.getAttribute("alt"),
+    complete: img.complete,
+    naturalWidth: img.naturalWidth,
+  }));
+}
+"""
+
+
+def visit(new_page, book_url: str, page_path: str) -> PageVisit:
+    """Load one page and record console errors, requests, images, notice, citations, ids."""
+    record = PageVisit(page=page_path)
+    page = new_page(record.external_requests)
+    page.on(
+        "console",
+        lambda msg: record.console_errors.append(msg.text) if msg.type == "error" else None,
+    )
+    page.on("pageerror", lambda exc: record.console_errors.append(f"uncaught: {exc}"))
+    page.on(
+        "requestfailed",
+        lambda req: record.failed_requests.append(f"{req.url} ({req.failure})"),
+    )
+    page.on(
+        "response",
+        lambda resp: record.failed_requests.append(f"{resp.url} (HTTP {resp.status})")
+        if resp.status >= 400
+        else None,
+    )
+    page.goto(book_url + page_path, wait_until="load")
+    try:
+        page.wait_for_load_state("networkidle", timeout=10_000)
+    except Exception:  # a page that keeps polling is reported by the request checks
+        pass
+    record.images = page.evaluate(_IMAGES_JS)
+    announcement = page.locator(".bd-header-announcement")
+    record.notice = announcement.first.inner_text() if announcement.count() else ""
+    record.citation_hrefs = page.eval_on_selector_all(
+        "a[href*='#cite-']", "els => els.map((a) => a.href)"
+    )
+    record.ids = set(page.eval_on_selector_all("[id]", "els => els.map((e) => e.id)"))
+    page.close()
+    # Blocked external requests also show up as failed requests; report them once.
+    record.failed_requests = [
+        r for r in record.failed_requests if urlsplit(r.split(" ")[0]).hostname == LOCAL_HOST
+    ]
+    return record
+
+
+@pytest.fixture(scope="session")
+def visits(new_page, book_url: str) -> dict[str, PageVisit]:
+    """Every page of the book, visited once."""
+    return {path: visit(new_page, book_url, path) for path in book_pages()}

@@ -1,0 +1,155 @@
+"""The rendered book works in a real headless browser, offline.
+
+Run after building the book: ``pytest -m book tests/book`` (see conftest.py for how the
+browser and the local server are set up and when these tests are skipped).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from docutils.nodes import make_id
+
+pytestmark = pytest.mark.book
+
+ROOT = Path(__file__).resolve().parents[2]
+HTML_DIR = ROOT / "_build" / "html"
+SCREENSHOT_DIR = ROOT / "_build" / "screenshots"
+
+NOTICE = "Educational material, not medical advice."
+BIBLIOGRAPHY_PAGE = "bibliography.html"
+#: Notebooks about one treatment (03-ketamine ... 14-hyperbaric-oxygen).
+TREATMENT_PAGE = re.compile(r"^(0[3-9]|1[0-4])-[a-z0-9-]+\.html$")
+IMAGE_FILE_ALT = re.compile(r"\.(png|jpe?g|gif|svg|webp)$", re.IGNORECASE)
+
+
+def _problems(visits, attribute: str) -> dict[str, list]:
+    return {page: getattr(v, attribute) for page, v in visits.items() if getattr(v, attribute)}
+
+
+def test_book_has_the_expected_pages(visits) -> None:
+    pages = set(visits)
+    assert {"index.html", "search.html", BIBLIOGRAPHY_PAGE} <= pages
+    notebooks = sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb"))
+    missing = [name for name in notebooks if f"{name}.html" not in pages]
+    assert not missing, f"notebooks without a rendered page: {missing}"
+
+
+def test_no_console_errors(visits) -> None:
+    problems = _problems(visits, "console_errors")
+    assert not problems, f"console errors by page: {problems}"
+
+
+def test_no_failed_requests(visits) -> None:
+    problems = _problems(visits, "failed_requests")
+    assert not problems, f"failed requests (or HTTP >= 400) by page: {problems}"
+
+
+def test_no_request_leaves_localhost(visits) -> None:
+    problems = _problems(visits, "external_requests")
+    assert not problems, f"requests to hosts other than 127.0.0.1 by page: {problems}"
+
+
+def test_notice_on_every_page(visits) -> None:
+    missing = [page for page, v in visits.items() if NOTICE not in v.notice]
+    assert not missing, f"pages without the not-medical-advice notice banner: {missing}"
+
+
+def test_images_load_and_have_alt_text(visits) -> None:
+    broken, no_alt = [], []
+    for page, v in visits.items():
+        for img in v.images:
+            if not img["complete"] or img["naturalWidth"] == 0:
+                broken.append(f"{page}: {img['src']}")
+            alt = (img["alt"] or "").strip()
+            # myst-nb falls back to the image's file path when a cell sets no alt text.
+            if not alt or IMAGE_FILE_ALT.search(alt):
+                no_alt.append(f"{page}: {img['src']} (alt={img['alt']!r})")
+    assert not broken, f"images that did not load: {broken}"
+    assert not no_alt, (
+        "images without real alt text (set it in the cell metadata: "
+        f'"mystnb": {{"image": {{"alt": "..."}}}}): {no_alt}'
+    )
+
+
+def test_citation_links_land_on_bibliography_entries(visits) -> None:
+    bibliography_ids = visits[BIBLIOGRAPHY_PAGE].ids
+    dangling = []
+    count = 0
+    for page, v in visits.items():
+        for href in v.citation_hrefs:
+            count += 1
+            parts = urlsplit(href)
+            if not parts.path.endswith("/" + BIBLIOGRAPHY_PAGE):
+                dangling.append(f"{page}: {href} (not on the bibliography page)")
+            elif parts.fragment not in bibliography_ids:
+                dangling.append(f"{page}: {href} (no element with that id)")
+    assert not dangling, f"citation links that land nowhere: {dangling}"
+    cites_in_sources = any(
+        "{cite:" in path.read_text(encoding="utf-8")
+        for path in (ROOT / "notebooks").glob("*.ipynb")
+    )
+    if cites_in_sources:
+        assert count > 0, "the notebooks use {cite:...} roles but no page links to #cite-KEY"
+
+
+def test_every_reference_has_a_stable_anchor(visits) -> None:
+    """Each entry of references.bib is on the bibliography page at id ``cite-KEY``."""
+    bib = ROOT / "references.bib"
+    keys = re.findall(r"^\s*@\s*\w+\s*\{\s*([^,\s]+)\s*,", bib.read_text(encoding="utf-8"), re.M)
+    ids = visits[BIBLIOGRAPHY_PAGE].ids
+    missing = [key for key in keys if make_id(f"cite-{key}") not in ids]
+    assert not missing, f"references.bib entries without a cite-KEY anchor: {missing}"
+
+
+def test_download_link_for_each_notebook(book_url: str) -> None:
+    """Each notebook page offers its .ipynb (theme download button) and it is in the build."""
+    missing = []
+    for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb")):
+        html = (HTML_DIR / f"{path.stem}.html").read_text(encoding="utf-8")
+        if f'_sources/{path.name}"' not in html or not (HTML_DIR / "_sources" / path.name).is_file():
+            missing.append(path.name)
+    assert not missing, f"notebook pages without a working .ipynb download: {missing}"
+
+
+def _search_word() -> str:
+    if (HTML_DIR / "03-ketamine.html").is_file():
+        return "ketamine"
+    return "CRPS"
+
+
+def test_search_returns_results(new_page, book_url: str) -> None:
+    word = _search_word()
+    external: list[str] = []
+    page = new_page(external)
+    page.goto(f"{book_url}search.html?q={word}", wait_until="load")
+    results = page.locator("#search-results li")
+    results.first.wait_for(state="attached", timeout=20_000)
+    assert results.count() > 0, f"search for {word!r} found nothing"
+    assert not external
+    page.close()
+
+
+def _treatment_page(pages) -> str:
+    pages = sorted(p for p in pages if TREATMENT_PAGE.match(p))
+    if pages:
+        return pages[0]
+    return "01-introduction.html" if (HTML_DIR / "01-introduction.html").is_file() else "index.html"
+
+
+@pytest.mark.parametrize("page_path", ["index.html", "treatment"])
+def test_screenshots(new_page, book_url: str, visits, page_path: str) -> None:
+    if page_path == "treatment":
+        page_path = _treatment_page(visits)
+    SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+    external: list[str] = []
+    page = new_page(external)
+    page.goto(book_url + page_path, wait_until="load")
+    page.wait_for_load_state("networkidle", timeout=10_000)
+    target = SCREENSHOT_DIR / f"{Path(page_path).stem}.png"
+    page.screenshot(path=str(target), full_page=True)
+    page.close()
+    assert target.stat().st_size > 0

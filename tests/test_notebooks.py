@@ -1,0 +1,95 @@
+"""Every notebook follows the collection's skeleton and imports rather than re-implements."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from crps_evidence import load_references
+from crps_evidence.integrity import cited_keys, notebook_markdown
+
+from .conftest import ROOT
+
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb"))
+TREATMENT_NOTEBOOKS = [p for p in NOTEBOOKS if 3 <= int(p.name[:2]) <= 14]
+TREATMENT_SECTIONS = ["Key points", "Learning objectives", "Mechanism", "The evidence",
+                      "In practice", "Ongoing and recent trials", "Discussion questions",
+                      "Exercise", "Summary", "References"]
+FIGURE_CALL = re.compile(r"\bnb\.(evidence_timeline|forest_plot|evidence_map|pooled_forest)\(")
+
+
+def _cells(path: Path) -> list[dict]:
+    return json.loads(path.read_text(encoding="utf-8"))["cells"]
+
+
+def _source(cell: dict) -> str:
+    return "".join(cell["source"])
+
+
+def test_there_is_a_notebook_per_seed_treatment() -> None:
+    assert len(TREATMENT_NOTEBOOKS) == 12
+
+
+@pytest.mark.parametrize("path", TREATMENT_NOTEBOOKS, ids=lambda p: p.name)
+def test_treatment_notebook_has_the_skeleton(path: Path) -> None:
+    headings = re.findall(r"^##\s+(.+?)\s*$", notebook_markdown(path), re.M)
+    positions = [headings.index(s) if s in headings else -1 for s in TREATMENT_SECTIONS]
+    missing = [s for s, i in zip(TREATMENT_SECTIONS, positions, strict=True) if i < 0]
+    assert not missing, f"{path.name} lacks sections {missing}"
+    assert positions == sorted(positions), f"{path.name}: sections out of order"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_has_notice_title_and_reference_list(path: Path) -> None:
+    cells = _cells(path)
+    assert _source(cells[0]).startswith("# "), "first cell is the title"
+    code = "\n".join(_source(c) for c in cells if c["cell_type"] == "code")
+    assert "nb.notice()" in code
+    assert f'nb.references("{path.name}")' in code
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_citation_resolves(path: Path) -> None:
+    keys = cited_keys(notebook_markdown(path))
+    assert keys, f"{path.name} cites nothing"
+    missing = keys - set(load_references())
+    assert not missing, f"{path.name} cites keys not in references.bib: {sorted(missing)}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_figures_have_alt_text(path: Path) -> None:
+    for cell in _cells(path):
+        if cell["cell_type"] == "code" and FIGURE_CALL.search(_source(cell)):
+            alt = cell["metadata"].get("mystnb", {}).get("image", {}).get("alt", "")
+            assert len(alt) > 20, f"{path.name}: figure cell without alt text"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_outputs_are_stored_and_have_no_errors(path: Path) -> None:
+    code = [c for c in _cells(path) if c["cell_type"] == "code"]
+    assert all(c["execution_count"] for c in code), f"{path.name} has unexecuted cells"
+    assert not any(o.get("output_type") == "error" for c in code for o in c["outputs"])
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_code_cells_are_glue_not_logic(path: Path) -> None:
+    for cell in _cells(path):
+        if cell["cell_type"] != "code":
+            continue
+        source = _source(cell)
+        assert not re.search(r"^\s*(def|class)\s", source, re.M), f"{path.name} defines code"
+        assert "read_csv" not in source and "open(" not in source, f"{path.name} reads files"
+        lines = [ln for ln in source.splitlines() if ln.strip() and not ln.startswith("#")]
+        assert len(lines) <= 6, f"{path.name}: a code cell of {len(lines)} lines"
+
+
+@pytest.mark.parametrize("path", TREATMENT_NOTEBOOKS, ids=lambda p: p.name)
+def test_exercises_are_labelled_with_a_folded_solution(path: Path) -> None:
+    text = notebook_markdown(path)
+    labels = re.findall(r"```\{exercise\}[^\n]*\n:label:\s*(\S+)", text)
+    assert labels, f"{path.name} has no labelled exercise"
+    for label in labels:
+        assert re.search(r"\{solution\}\s*" + re.escape(label) + r"\s*\n:class: dropdown", text)
