@@ -238,6 +238,10 @@ def trials_table(treatment_id: str) -> pd.DataFrame | Markdown:
             "could not reach ClinicalTrials.gov, and we show only records someone has read. "
             f"To fetch one, run `crps-evidence trials {treatment_id} --refresh`."
         )
+    display(Markdown(
+        f"Registry records fetched {table.attrs.get('fetched', '(date unknown)')} for the query "
+        f"`{table.attrs.get('query', '')}`: registrations, not results; read each record "
+        "before citing it."))
     return table
 
 
