@@ -53,6 +53,8 @@ extensions = [
     "myst_nb",
     "sphinxcontrib.bibtex",
     "sphinx_exercise",
+    # Makes `{solution}` with `:class: dropdown` (and `dropdown` admonitions) fold away.
+    "sphinx_togglebutton",
     "sphinx_book_theme",
     # Copies MathJax 3 into _static/mathjax and points mathjax_path at it (no CDN).
     "sphinx-mathjax-offline",

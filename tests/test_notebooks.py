@@ -93,3 +93,13 @@ def test_exercises_are_labelled_with_a_folded_solution(path: Path) -> None:
     assert labels, f"{path.name} has no labelled exercise"
     for label in labels:
         assert re.search(r"\{solution\}\s*" + re.escape(label) + r"\s*\n:class: dropdown", text)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_directive_fences_enclose_their_code(path: Path) -> None:
+    for cell in _cells(path):
+        text = _source(cell)
+        for block in re.findall(r"^```\{(?:solution|exercise)\}.*?^```\s*$", text, re.M | re.S):
+            assert not re.search(r"^```\w", block, re.M), (
+                f"{path.name}: a code fence inside a ```{{solution}} block closes it early; "
+                "open the directive with ````")
