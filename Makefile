@@ -41,7 +41,8 @@ test-notebooks: $(STAMP)  ## Execute every notebook and compare with its stored 
 	$(BIN)/python -m pytest -q --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg \
 	  -n 2 --dist loadfile $(NOTEBOOKS)
 
-test-book: book  ## Build the book and check it in headless Chromium
+test-book: check-index  ## Build the book from scratch (-E, warnings are errors) and check it in headless Chromium
+	$(BIN)/sphinx-build -E -W --keep-going -q -b html notebooks $(HTML)
 	bash scripts/ensure-chromium.sh
 	$(BIN)/python -m pytest -q -m book tests/book
 

@@ -111,7 +111,7 @@ def render_index(entries: list[Entry]) -> str:
         "An open collection of Jupyter notebooks on the treatments for Complex Regional Pain",
         "Syndrome (CRPS). Each notebook takes one treatment: how it is thought to work, what the",
         "studies found, how sure we can be, and what a patient or clinician meets in practice.",
-        "Every statement links to its source in the [bibliography](bibliography.md).",
+        "Citations link to the full references in the [bibliography](bibliography.md).",
         "",
         "```{important}",
         NOTICE,
@@ -121,7 +121,7 @@ def render_index(entries: list[Entry]) -> str:
         "opened in a live Jupyter session (launch button). The notebooks run offline with the",
         "environment in `environment.yml`.",
         "",
-        "## Contents",
+        "## The notebooks",
         "",
         "```{toctree}",
         ":maxdepth: 1",
@@ -170,6 +170,14 @@ def outputs(notebooks_dir: Path) -> dict[Path, str]:
     }
 
 
+def _display(path: Path) -> str:
+    """The path relative to the working directory when it is below it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -204,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.check:
         if stale:
-            names = ", ".join(str(p) for p in stale)
+            names = ", ".join(_display(p) for p in stale)
             print(
                 f"out of date: {names}\n"
                 f"run `python {GENERATED}` to regenerate them from the notebook titles",
@@ -214,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
         print("index.md and README.md are up to date")
         return 0
     for path in stale:
-        print(f"wrote {path}")
+        print(f"wrote {_display(path)}")
     if not stale:
         print("index.md and README.md already up to date")
     return 0

@@ -103,3 +103,16 @@ def test_directive_fences_enclose_their_code(path: Path) -> None:
             assert not re.search(r"^```\w", block, re.M), (
                 f"{path.name}: a code fence inside a ```{{solution}} block closes it early; "
                 "open the directive with ````")
+
+
+def _links(path: Path) -> set[str]:
+    return set(re.findall(r"\]\((\d\d-[\w-]+\.ipynb)", notebook_markdown(path)))
+
+
+def test_overview_and_treatments_link_both_ways() -> None:
+    """From the evidence overview a reader reaches every treatment, and comes back."""
+    overview = ROOT / "notebooks" / "02-evidence-overview.ipynb"
+    unreached = [p.name for p in TREATMENT_NOTEBOOKS if p.name not in _links(overview)]
+    no_way_back = [p.name for p in TREATMENT_NOTEBOOKS if overview.name not in _links(p)]
+    assert not unreached, f"the overview does not link to {unreached}"
+    assert not no_way_back, f"no link back to the overview from {no_way_back}"

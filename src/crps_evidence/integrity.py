@@ -120,7 +120,7 @@ def check_rows(evidence: Evidence, folder: Path | None = None) -> list[str]:
         if row.data_type == "continuous":
             if pd.isna(row.mean):
                 problems.append(f"{where}: continuous data need a mean")
-            elif (pd.isna(row.sd) and pd.isna(row.se) or pd.isna(row.n)) and pd.isna(row.note):
+            elif ((pd.isna(row.sd) and pd.isna(row.se)) or pd.isna(row.n)) and pd.isna(row.note):
                 problems.append(f"{where}: field 'note': a mean without n and sd or se "
                                 "cannot enter a synthesis; say why the figure is missing")
         if row.data_type == "dichotomous" and (pd.isna(row.n) or pd.isna(row.events)

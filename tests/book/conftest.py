@@ -75,7 +75,7 @@ def book_pages() -> list[str]:
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
 
@@ -124,6 +124,9 @@ class PageVisit:
     notice: str = ""
     citation_hrefs: list[str] = field(default_factory=list)
     ids: set[str] = field(default_factory=set)
+    exercises: int = 0
+    solutions: int = 0
+    folded_solutions: int = 0
 
 
 @pytest.fixture(scope="session")
@@ -181,9 +184,11 @@ def visit(new_page, book_url: str, page_path: str) -> PageVisit:
     )
     page.on(
         "response",
-        lambda resp: record.failed_requests.append(f"{resp.url} (HTTP {resp.status})")
-        if resp.status >= 400
-        else None,
+        lambda resp: (
+            record.failed_requests.append(f"{resp.url} (HTTP {resp.status})")
+            if resp.status >= 400
+            else None
+        ),
     )
     page.goto(book_url + page_path, wait_until="load")
     try:
@@ -196,6 +201,9 @@ def visit(new_page, book_url: str, page_path: str) -> PageVisit:
     record.citation_hrefs = page.eval_on_selector_all(
         "a[href*='#cite-']", "els => els.map((a) => a.href)"
     )
+    record.exercises = page.locator(".exercise.admonition").count()
+    record.solutions = page.locator(".solution.admonition").count()
+    record.folded_solutions = page.locator(".solution.admonition.toggle-hidden").count()
     record.ids = set(page.eval_on_selector_all("[id]", "els => els.map((e) => e.id)"))
     page.close()
     # Blocked external requests also show up as failed requests; report them once.

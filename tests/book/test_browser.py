@@ -75,6 +75,23 @@ def test_images_load_and_have_alt_text(visits) -> None:
     )
 
 
+def test_exercises_render_and_solutions_fold(visits) -> None:
+    """``{exercise}`` / ``{solution}`` (sphinx-exercise) render; dropdown solutions start folded."""
+    problems = []
+    for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb")):
+        source = path.read_text(encoding="utf-8")
+        v = visits.get(f"{path.stem}.html")
+        if v is None:  # reported by test_book_has_the_expected_pages
+            continue
+        if "{exercise}" in source and v.exercises == 0:
+            problems.append(f"{path.name}: exercise directive not rendered")
+        if "{solution}" in source and v.solutions == 0:
+            problems.append(f"{path.name}: solution directive not rendered")
+        if ":class: dropdown" in source and v.folded_solutions == 0:
+            problems.append(f"{path.name}: dropdown solution is not folded (sphinx-togglebutton?)")
+    assert not problems, problems
+
+
 def test_citation_links_land_on_bibliography_entries(visits) -> None:
     bibliography_ids = visits[BIBLIOGRAPHY_PAGE].ids
     dangling = []
@@ -109,8 +126,14 @@ def test_download_link_for_each_notebook(book_url: str) -> None:
     """Each notebook page offers its .ipynb (theme download button) and it is in the build."""
     missing = []
     for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb")):
-        html = (HTML_DIR / f"{path.stem}.html").read_text(encoding="utf-8")
-        if f'_sources/{path.name}"' not in html or not (HTML_DIR / "_sources" / path.name).is_file():
+        page = HTML_DIR / f"{path.stem}.html"
+        if not page.is_file():  # reported by test_book_has_the_expected_pages
+            continue
+        html = page.read_text(encoding="utf-8")
+        if (
+            f'_sources/{path.name}"' not in html
+            or not (HTML_DIR / "_sources" / path.name).is_file()
+        ):
             missing.append(path.name)
     assert not missing, f"notebook pages without a working .ipynb download: {missing}"
 
@@ -142,6 +165,7 @@ def _treatment_page(pages) -> str:
 
 @pytest.mark.parametrize("page_path", ["index.html", "treatment"])
 def test_screenshots(new_page, book_url: str, visits, page_path: str) -> None:
+    """Save NAME.png (first screen, 1280x900) and NAME-full.png (whole page) to look at."""
     if page_path == "treatment":
         page_path = _treatment_page(visits)
     SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
@@ -149,7 +173,10 @@ def test_screenshots(new_page, book_url: str, visits, page_path: str) -> None:
     page = new_page(external)
     page.goto(book_url + page_path, wait_until="load")
     page.wait_for_load_state("networkidle", timeout=10_000)
-    target = SCREENSHOT_DIR / f"{Path(page_path).stem}.png"
-    page.screenshot(path=str(target), full_page=True)
+    stem = Path(page_path).stem
+    targets = [SCREENSHOT_DIR / f"{stem}.png", SCREENSHOT_DIR / f"{stem}-full.png"]
+    page.screenshot(path=str(targets[0]))
+    page.screenshot(path=str(targets[1]), full_page=True)
     page.close()
-    assert target.stat().st_size > 0
+    assert all(t.stat().st_size > 0 for t in targets)
+    assert not external
