@@ -35,7 +35,7 @@ lint: $(STAMP)  ## ruff over src, tests, scripts, benchmarks and notebooks
 	$(BIN)/ruff check src tests scripts benchmarks notebooks
 
 test-unit: $(STAMP)  ## Unit, data-integrity and CLI tests
-	$(BIN)/python -m pytest -q -m "not book" tests
+	$(BIN)/python -m pytest -q -m "not book" tests --doctest-modules src/crps_evidence
 
 test-notebooks: $(STAMP)  ## Execute every notebook and compare with its stored outputs (nbval)
 	$(BIN)/python -m pytest -q --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg \

@@ -16,7 +16,7 @@ def minidata(tmp_path: Path) -> Path:
     """A project root with the synthetic tables, the real schema and a notebooks/ folder."""
     data = tmp_path / "data"
     data.mkdir()
-    for name in ("treatments.csv", "studies.csv", "outcomes.csv"):
+    for name in ("treatments.csv", "studies.csv", "outcomes.csv", "reference_sources.csv"):
         shutil.copy(FIXTURES / "minidata" / name, data / name)
     shutil.copy(ROOT / "data" / "datapackage.json", data / "datapackage.json")
     shutil.copy(FIXTURES / "minidata" / "references.bib", tmp_path / "references.bib")

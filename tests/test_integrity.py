@@ -107,3 +107,46 @@ def test_dichotomous_events_cannot_exceed_n(minidata: Path) -> None:
 def test_cite_roles_are_found() -> None:
     text = "A {cite}`a1` B {cite:p}`b2,c3` C {cite:t}`d4` D `{not a role}` {cite:ps}`e5`"
     assert cited_keys(text) == {"a1", "b2", "c3", "d4", "e5"}
+
+
+def _sources(rows: list[dict]):
+    import pandas as pd
+
+    columns = ["bibkey", "source_url", "source_kind", "fields_checked", "mismatches", "note"]
+    return pd.DataFrame([{c: row.get(c) for c in columns} for row in rows], columns=columns)
+
+
+def test_reference_sources_cover_every_entry_and_nothing_else(minidata: Path) -> None:
+    from crps_evidence import load_references
+    from crps_evidence.integrity import check_reference_sources
+
+    bib = load_references(minidata / "references.bib")
+    keys = list(bib)
+    rows = [{"bibkey": k, "source_url": "https://example.org/x", "fields_checked": "title"}
+            for k in keys]
+    assert check_reference_sources(bib, _sources(rows)) == []
+
+    missing = check_reference_sources(bib, _sources(rows[1:]))
+    assert missing == [f"reference_sources.csv: no row for references.bib entry {keys[0]!r}: "
+                       "record the page where its fields were checked"]
+
+    stray = rows + [{"bibkey": "ghost2000x", "source_url": "https://example.org/y"}]
+    assert check_reference_sources(bib, _sources(stray)) == [
+        f"reference_sources.csv, line {len(keys) + 2}: field 'bibkey': 'ghost2000x' is not "
+        "in references.bib"]
+
+    silent = [dict(rows[0], source_url=None), *rows[1:]]
+    assert check_reference_sources(bib, _sources(silent)) == [
+        "reference_sources.csv, line 2: field 'note': a row without source_url must say why"]
+
+    invented = [dict(rows[0], fields_checked="title isbn"), *rows[1:]]
+    assert check_reference_sources(bib, _sources(invented)) == [
+        f"reference_sources.csv, line 2: field 'fields_checked': isbn not in the entry "
+        f"{keys[0]!r}"]
+
+
+def test_the_repository_records_a_source_for_every_reference() -> None:
+    """The default check includes data/reference_sources.csv against references.bib."""
+    from crps_evidence import load_reference_sources, load_references
+
+    assert set(load_reference_sources()["bibkey"]) == set(load_references())

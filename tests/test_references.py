@@ -93,3 +93,49 @@ def test_formatting(minidata: Path) -> None:
     assert format_reference(bib["smith2001alpha"]) == (
         "Smith A, Brown B. SYNTHETIC Alpha infusion for a made-up trial. "
         "Journal of Fixtures. 2001;1(2):10–20.")
+
+
+def test_latex_markup_is_decoded_for_readers(tmp_path: Path) -> None:
+    path = tmp_path / "refs.bib"
+    path.write_text(
+        "@article{frolke2015x,\n"
+        "  author = {Fr{\\\"o}lke, Jan Paul M. and Noh{\\'e}, Boris},\n"
+        "  title = {Ketamine {(R)-} and {(S)-} in the ``{Budapest}'' {CRPS} group},\n"
+        "  journal = {Pain},\n  year = {2015},\n  pages = {18--25},\n"
+        "  doi = {10.1000/ab_c}\n}\n"
+        "@techreport{nice2008x,\n"
+        "  author = {{National Institute for Health and Care Excellence}},\n"
+        "  title = {Guidance},\n  institution = {NICE},\n  type = {Technology appraisal},\n"
+        "  number = {TA1},\n  year = {2008}\n}\n",
+        encoding="utf-8",
+    )
+    bib = load_references(path)
+    ref = bib["frolke2015x"]
+    assert ref.authors == ["Frölke, Jan Paul M.", "Nohé, Boris"]
+    assert ref.get("title") == "Ketamine (R)- and (S)- in the “Budapest” CRPS group"
+    assert ref.doi == "10.1000/ab_c"  # identifiers are never decoded
+    assert ref.fields["title"].startswith("Ketamine {(R)-}")  # the file's text is kept
+    assert short_citation(ref) == "Frölke & Nohé 2015"
+    assert format_reference(ref).startswith("Frölke JPM, Nohé B. Ketamine (R)- and (S)-")
+    corporate = bib["nice2008x"]
+    assert corporate.authors == ["National Institute for Health and Care Excellence"]
+    assert short_citation(corporate) == "National Institute for Health and Care Excellence 2008"
+    assert "Technology appraisal TA1." in format_reference(corporate)
+
+
+def test_bare_percent_and_ampersand_survive_decoding() -> None:
+    from crps_evidence.references import latex_to_text
+
+    assert latex_to_text("{Pain} relief of 50% & more") == "Pain relief of 50% & more"
+    assert latex_to_text("no markup at all") == "no markup at all"
+
+
+def test_the_bibliography_reads_without_markup() -> None:
+    """No reader-facing label or reference of the project's bibliography shows LaTeX."""
+    leftovers = [
+        key
+        for key, ref in load_references().items()
+        for text in (format_reference(ref), short_citation(ref))
+        if any(mark in text for mark in "{}\\")
+    ]
+    assert not leftovers

@@ -4,7 +4,14 @@ The public API: loaders for the tables and the bibliography, the integrity check
 package's exceptions. Synthesis, plots, clients and notebook helpers live in their modules.
 """
 
-from .data import Evidence, load_all, load_outcomes, load_studies, load_treatments
+from .data import (
+    Evidence,
+    load_all,
+    load_outcomes,
+    load_reference_sources,
+    load_studies,
+    load_treatments,
+)
 from .errors import AnalysisError, ClientError, CRPSEvidenceError, DataError
 from .integrity import check_integrity
 from .references import Bibliography, Reference, format_reference, load_references
@@ -21,6 +28,7 @@ __all__ = [
     "format_reference",
     "load_all",
     "load_outcomes",
+    "load_reference_sources",
     "load_references",
     "load_studies",
     "load_treatments",

@@ -263,6 +263,9 @@ def cmd_add_reference(args: argparse.Namespace) -> int:
     append_entry(path, entry, verify=verify)
     print(f"added '{key}' to {path}:")
     print(entry, end="")
+    print(f"next: check these fields against the abstract or publisher page and record that "
+          f"page for '{key}' in data/reference_sources.csv (`crps-evidence check` asks for it)",
+          file=sys.stderr)
     return EXIT_OK
 
 

@@ -20,7 +20,7 @@ from .errors import DataError
 from .paths import data_dir
 from .references import Bibliography, load_references
 
-TABLES = ("treatments", "studies", "outcomes")
+TABLES = ("treatments", "studies", "outcomes", "reference_sources")
 DESCRIPTOR = "datapackage.json"
 
 _PANDAS_TYPES = {"string": "string", "integer": "Int64", "number": "float64", "boolean": "boolean"}
@@ -79,7 +79,7 @@ def validate_table(name: str, path: str | Path | None = None) -> Path:
 
     Parameters
     ----------
-    name : {"treatments", "studies", "outcomes"}
+    name : {"treatments", "studies", "outcomes", "reference_sources"}
         Table to validate.
     path : str or Path, optional
         The CSV file; defaults to ``data/<name>.csv`` of the project.
@@ -101,10 +101,17 @@ def validate_table(name: str, path: str | Path | None = None) -> Path:
         raise DataError(csv_path, f"{name} table not found")
     where, descriptor = _descriptor_for(csv_path)
     descriptor = json.loads(json.dumps(descriptor))  # frictionless mutates what it is given
-    _resource_descriptor(descriptor, name, where)["path"] = csv_path.name
+    target = _resource_descriptor(descriptor, name, where)
+    target["path"] = csv_path.name
+    referenced = {fk["reference"]["resource"] for fk in target["schema"].get("foreignKeys", [])}
+    kept = []
     for resource in descriptor["resources"]:
         if resource["name"] != name and not (csv_path.parent / resource["path"]).is_file():
+            if resource["name"] not in referenced:
+                continue  # not needed to validate this table
             resource["path"] = str((data_dir() / resource["path"]).resolve())
+        kept.append(resource)
+    descriptor["resources"] = kept
     package = Package(descriptor, basepath=str(csv_path.parent))
     _raise_first(package.get_resource(name).validate(), csv_path)
     return csv_path
@@ -159,6 +166,18 @@ def load_outcomes(path: str | Path | None = None) -> pd.DataFrame:
     True
     """
     return _read("outcomes", path)
+
+
+def load_reference_sources(path: str | Path | None = None) -> pd.DataFrame:
+    """Load ``reference_sources.csv``: where each ``references.bib`` entry was checked.
+
+    Examples
+    --------
+    >>> r = load_reference_sources()
+    >>> r["bibkey"].is_unique
+    True
+    """
+    return _read("reference_sources", path)
 
 
 class Evidence(NamedTuple):

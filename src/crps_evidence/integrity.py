@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .data import Evidence, load_all
+from .data import Evidence, load_all, load_reference_sources
 from .paths import notebooks_dir
 from .references import Bibliography, is_valid_doi, is_valid_pmid, normalize_doi
 
@@ -143,9 +143,47 @@ def check_rows(evidence: Evidence, folder: Path | None = None) -> list[str]:
     return problems
 
 
+def check_reference_sources(bib: Bibliography, sources: pd.DataFrame,
+                            where: str = "reference_sources.csv") -> list[str]:
+    """Every bibliography entry has a row saying where it was checked, and only those.
+
+    A row without ``source_url`` must say in ``note`` why no page was found, and
+    ``fields_checked`` may only name fields the entry has.
+
+    Examples
+    --------
+    >>> from crps_evidence import load_references
+    >>> from crps_evidence.data import load_reference_sources
+    >>> check_reference_sources(load_references(), load_reference_sources())
+    []
+    """
+    problems = []
+    recorded = set(sources["bibkey"])
+    for key in sorted(set(bib) - recorded):
+        problems.append(f"{where}: no row for references.bib entry {key!r}: record the page "
+                        "where its fields were checked")
+    for line, row in enumerate(sources.itertuples(index=False), start=2):
+        at = f"{where}, line {line}"
+        if row.bibkey not in bib:
+            problems.append(f"{at}: field 'bibkey': {row.bibkey!r} is not in references.bib")
+            continue
+        if pd.isna(row.source_url) and pd.isna(row.note):
+            problems.append(f"{at}: field 'note': a row without source_url must say why")
+        checked = set(str(row.fields_checked).split()) if not pd.isna(row.fields_checked) else set()
+        unknown = sorted(checked - set(bib[row.bibkey].fields))
+        if unknown:
+            problems.append(f"{at}: field 'fields_checked': {', '.join(unknown)} not in the "
+                            f"entry {row.bibkey!r}")
+    return problems
+
+
 def check_integrity(evidence: Evidence | None = None,
-                    notebooks: str | Path | None = None) -> list[str]:
+                    notebooks: str | Path | None = None,
+                    sources: pd.DataFrame | None = None) -> list[str]:
     """Run every cross-file check; an empty list means the collection is consistent.
+
+    With no ``evidence``, the repository's data is loaded and ``reference_sources.csv`` is
+    checked against its bibliography; for other data, pass ``sources`` to check it too.
 
     Loading the data also validates each table against its schema, so a schema problem is
     raised as :class:`~crps_evidence.errors.DataError` before these checks run.
@@ -155,8 +193,13 @@ def check_integrity(evidence: Evidence | None = None,
     >>> check_integrity()
     []
     """
-    evidence = evidence if evidence is not None else load_all()
+    if evidence is None:
+        evidence = load_all()
+        sources = load_reference_sources() if sources is None else sources
     folder = Path(notebooks) if notebooks is not None else notebooks_dir()
-    return (check_identifiers(evidence.references)
-            + check_citations(evidence, notebook_citations(folder))
-            + check_rows(evidence, folder))
+    problems = (check_identifiers(evidence.references)
+                + check_citations(evidence, notebook_citations(folder))
+                + check_rows(evidence, folder))
+    if sources is not None:
+        problems += check_reference_sources(evidence.references, sources)
+    return problems

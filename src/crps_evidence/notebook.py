@@ -5,7 +5,7 @@ Examples
 >>> from crps_evidence import notebook as nb
 >>> table = nb.studies_table("ketamine")
 >>> list(table.columns)[:3]
-['Study', 'Year', 'Design']
+['Study', 'Treatment', 'Year']
 """
 
 from __future__ import annotations

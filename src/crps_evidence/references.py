@@ -10,6 +10,7 @@ from pathlib import Path
 
 import bibtexparser
 from bibtexparser.model import DuplicateBlockKeyBlock, DuplicateFieldKeyBlock
+from pylatexenc.latex2text import LatexNodes2Text
 
 from .errors import DataError
 from .paths import bibliography_path
@@ -20,6 +21,55 @@ _DOI_PREFIXES = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|doi:\s*)", re.IGNOR
 _STOPWORDS = frozenset(
     "a an and at by for from in into is of on or the to with".split()
 )
+#: Fields written for people: their LaTeX markup ({\\"o}, {CRPS}, ``quotes'') is decoded.
+#: Identifiers (doi, pmid, url) and pages are kept exactly as written.
+TEXT_FIELDS = frozenset(
+    "author editor title journal booktitle publisher institution organization school address "
+    "note type series howpublished".split()
+)
+_LATEX = LatexNodes2Text()
+_UNESCAPED_SPECIAL = re.compile(r"(?<!\\)([%&#$_])")
+
+
+def latex_to_text(value: str) -> str:
+    """Plain Unicode text of a BibTeX field value: accents decoded, protective braces dropped.
+
+    A bare ``%`` or ``&`` (which BibTeX would need escaped) is kept as the character.
+
+    >>> latex_to_text(r"Fr{\\"o}lke and the ``{Budapest} Criteria'' of {(R)-}ketamine, 50% & more")
+    'Frölke and the “Budapest Criteria” of (R)-ketamine, 50% & more'
+    """
+    if not re.search(r"[\\{}`'~]", value):
+        return value
+    return _LATEX.latex_to_text(_UNESCAPED_SPECIAL.sub(r"\\\1", value)).strip()
+
+
+def _split_names(raw: str) -> list[str]:
+    """Split a BibTeX name list on ``and`` outside braces."""
+    names, depth, start = [], 0, 0
+    for match in re.finditer(r"[{}]|\s+and\s+", raw):
+        token = match.group()
+        if token == "{":
+            depth += 1
+        elif token == "}":
+            depth -= 1
+        elif depth == 0:
+            names.append(raw[start:match.start()])
+            start = match.end()
+    names.append(raw[start:])
+    return [n.strip() for n in names if n.strip()]
+
+
+def _is_corporate(raw_name: str) -> bool:
+    """A name braced as a whole, e.g. ``{National Institute for Health and Care Excellence}``."""
+    if not (raw_name.startswith("{") and raw_name.endswith("}")):
+        return False
+    depth = 0
+    for i, char in enumerate(raw_name):
+        depth += {"{": 1, "}": -1}.get(char, 0)
+        if depth == 0:
+            return i == len(raw_name) - 1
+    return False
 
 
 @dataclass(frozen=True)
@@ -33,7 +83,7 @@ class Reference:
     entry_type : str
         BibTeX type, e.g. ``article``.
     fields : dict
-        Field name (lower case) to value, braces removed.
+        Field name (lower case) to value as written in the file (LaTeX markup kept).
     line : int
         Line of the file where the entry starts (1-based).
     """
@@ -44,14 +94,25 @@ class Reference:
     line: int = 0
 
     def get(self, name: str, default: str = "") -> str:
-        """Return field ``name`` or ``default``."""
-        return self.fields.get(name, default)
+        """Return field ``name`` as plain text (LaTeX decoded in :data:`TEXT_FIELDS`)."""
+        value = self.fields.get(name)
+        if value is None:
+            return default
+        return latex_to_text(value) if name in TEXT_FIELDS else value
 
     @property
     def authors(self) -> list[str]:
-        """Authors as written in the entry (``Surname, Given``)."""
-        raw = self.get("author")
-        return [a.strip() for a in re.split(r"\s+and\s+", raw) if a.strip()] if raw else []
+        """Authors as plain text (``Surname, Given``); a braced corporate name stays whole."""
+        return [latex_to_text(a) for a in _split_names(self.fields.get("author", ""))]
+
+    @property
+    def surnames(self) -> list[str]:
+        """Surnames of the authors (a corporate author's whole name), without ``others``."""
+        return [
+            latex_to_text(raw) if _is_corporate(raw) else surname(latex_to_text(raw))
+            for raw in _split_names(self.fields.get("author", ""))
+            if raw.lower() != "others"
+        ]
 
     @property
     def year(self) -> str:
@@ -194,7 +255,7 @@ def short_citation(ref: Reference) -> str:
     >>> short_citation(ref)
     'Kemler & Barendse 2000'
     """
-    names = [surname(a) for a in ref.authors if a.lower() != "others"]
+    names = ref.surnames
     if not names:
         title = ref.get("title", ref.key)
         label = f"“{title[:30].rstrip()}…”" if len(title) > 30 else f"“{title}”"
@@ -221,11 +282,11 @@ def format_reference(ref: Reference) -> str:
     'Kemler MA, et al. Spinal cord stimulation. N Engl J Med. 2000;343(9):618–624.'
     """
     people = []
-    for author in ref.authors:
+    for raw, author in zip(_split_names(ref.fields.get("author", "")), ref.authors, strict=True):
         if author.lower() == "others":
             people.append("et al")
             continue
-        if "," in author:
+        if "," in author and not _is_corporate(raw):
             last, given = (p.strip() for p in author.split(",", 1))
             people.append(f"{last} {_initials(given)}".strip())
         else:
@@ -235,9 +296,12 @@ def format_reference(ref: Reference) -> str:
     title = ref.get("title").rstrip(".")
     if title:
         text += f" {title}."
-    venue = ref.get("journal") or ref.get("booktitle") or ref.get("publisher")
+    venue = (ref.get("journal") or ref.get("booktitle") or ref.get("publisher")
+             or ref.get("institution"))
     if venue:
         text += f" {venue}."
+    if ref.entry_type == "techreport" and ref.get("number"):
+        text += f" {ref.get('type', 'Report')} {ref.get('number')}."
     if ref.year:
         text += f" {ref.year}"
         if ref.get("volume"):
