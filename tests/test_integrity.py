@@ -130,7 +130,7 @@ def test_reference_sources_cover_every_entry_and_nothing_else(minidata: Path) ->
     assert missing == [f"reference_sources.csv: no row for references.bib entry {keys[0]!r}: "
                        "record the page where its fields were checked"]
 
-    stray = rows + [{"bibkey": "ghost2000x", "source_url": "https://example.org/y"}]
+    stray = [*rows, {"bibkey": "ghost2000x", "source_url": "https://example.org/y"}]
     assert check_reference_sources(bib, _sources(stray)) == [
         f"reference_sources.csv, line {len(keys) + 2}: field 'bibkey': 'ghost2000x' is not "
         "in references.bib"]
