@@ -176,7 +176,12 @@ def test_evidence_map_places_each_treatment(summary):
     assert np.all(np.abs(points["infusion"][:, 0] - 2) < 0.5)
     rehab = points["rehabilitation"]
     assert rehab[0, 0] != rehab[1, 0]  # same cell: spread apart, not on top of each other
-    assert sorted(texts(ax, "treatment-label")) == sorted(summary["name"])
+    # Each marker carries a number; the key pairs every number with one treatment name.
+    key = dict(t.split(None, 1) for t in texts(ax, "treatment-label"))
+    numbers = texts(ax, "treatment-number")
+    assert sorted(key.values()) == sorted(summary["name"])
+    assert sorted(numbers, key=int) == sorted(key, key=int) == [
+        str(i) for i in range(1, len(summary) + 1)]
     ticks = [t.get_text() for t in ax.get_yticklabels()]
     assert ticks == ["Not rated", "Very low", "Low", "Moderate", "High"]
 

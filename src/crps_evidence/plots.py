@@ -325,7 +325,9 @@ def evidence_map(summary: pd.DataFrame) -> Figure:
     summary : pandas.DataFrame
         Columns name, category, invasiveness (0-4), certainty (high, moderate, low,
         very low or "not rated") and rct_participants (may be 0 or missing: smallest
-        marker). Treatments sharing a cell are spread side by side, in name order.
+        marker). Treatments sharing a cell are spread side by side, in name order (in two
+        staggered rows when more than three share it). Each marker carries a number; the
+        key beside the plot gives the treatment's name, so names never overlap.
 
     Returns
     -------
@@ -350,11 +352,15 @@ def evidence_map(summary: pd.DataFrame) -> Figure:
     data = data.assign(x=inv.astype(float), y=data["certainty"].map(CERTAINTY.index).astype(float))
     data = data.sort_values(["x", "y", "name"], kind="stable")
     cell = data["x"].astype(str) + "/" + data["y"].astype(str)
-    data["x"] += _spread(cell, 0.7)
-    data["area"] = _areas(data["rct_participants"], 25, 600)
+    data["x"] += _spread(cell, 0.8)
+    rank = cell.groupby(cell, sort=False).cumcount()
+    crowded = cell.map(cell.value_counts()) > 3
+    data["y"] += np.where(crowded, np.where(rank % 2 == 0, 0.17, -0.17), 0.0)
+    data["area"] = _areas(data["rct_participants"], 25, 450)
+    data["number"] = range(1, len(data) + 1)
 
-    fig = Figure(figsize=(11, 6.5))
-    ax = fig.add_axes((0.12, 0.16, 0.62, 0.76))
+    fig = Figure(figsize=(12, 7))
+    ax = fig.add_axes((0.09, 0.15, 0.55, 0.8))
     known = [c for c in _CATEGORY_STYLE if c in set(data["category"])]
     other = sorted(set(data["category"]) - set(_CATEGORY_STYLE))
     for i, category in enumerate(known + other):
@@ -375,16 +381,24 @@ def evidence_map(summary: pd.DataFrame) -> Figure:
             gid=f"category:{category}",
             zorder=3,
         )
-    for x, y, area, name in zip(data["x"], data["y"], data["area"], data["name"], strict=True):
+    for row in data.itertuples():
         ax.annotate(
-            str(name),
-            (x, y),
-            xytext=(0, math.sqrt(area) / 2 + 2),
+            str(row.number),
+            (row.x, row.y),
+            xytext=(0, math.sqrt(row.area) / 2 + 1.5),
             textcoords="offset points",
             ha="center",
-            fontsize=7,
-            gid="treatment-label",
+            va="bottom",
+            fontsize=7.5,
+            fontweight="bold",
+            gid="treatment-number",
+            zorder=4,
         )
+    ax.text(1.03, 0.50, "Treatments", transform=ax.transAxes, fontsize=9, fontweight="bold",
+            va="top")
+    for i, row in enumerate(data.itertuples()):
+        ax.text(1.03, 0.46 - i * 0.5 / max(len(data), 12), f"{row.number:>2}  {row.name}",
+                transform=ax.transAxes, fontsize=7.5, va="top", gid="treatment-label")
     ax.set_xticks(range(5), INVASIVENESS, fontsize=8)
     ax.set_yticks(range(len(CERTAINTY)), [c.capitalize() for c in CERTAINTY])
     ax.set_xlim(-0.6, 4.6)
@@ -401,7 +415,8 @@ def evidence_map(summary: pd.DataFrame) -> Figure:
     )
     for handle in legend.legend_handles:
         handle.set_sizes([60])  # type: ignore[union-attr]
-    fig.text(0.76, 0.18, "Marker area grows with the\nnumber of participants in RCTs", fontsize=8)
+    fig.text(0.1, 0.02, "Marker area grows with the number of participants in randomised "
+             "trials; numbers refer to the key on the right.", fontsize=8)
     return fig
 
 
