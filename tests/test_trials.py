@@ -188,3 +188,67 @@ def test_unknown_treatment_makes_no_request(httpserver, client):
     with pytest.raises(ValueError, match="no registry search terms"):
         fetch_trials("desensitisation", client)
     assert httpserver.log == []
+
+
+# ------------------------------------------------- registrations read by hand (no API access)
+
+_READ_HEADER = ("treatment_id,registry_id,title,status_as_shown,source_url,source_kind,seen,"
+                "note\n")
+
+
+def _write_records(minidata: Path, *rows: str) -> Path:
+    path = minidata / "data" / "registry_records.csv"
+    path.write_text(_READ_HEADER + "".join(f"{row}\n" for row in rows), encoding="utf-8")
+    return path
+
+
+def test_read_records_are_per_treatment_and_sorted(minidata, monkeypatch) -> None:
+    from crps_evidence.trials import read_records
+
+    path = _write_records(
+        minidata,
+        "alpha,NCT00000002,SYNTHETIC second,Recruiting,https://example.org/2,aggregator,"
+        "2026-12-01,synthetic",
+        "alpha,ISRCTN00000001,SYNTHETIC first,,https://example.org/1,registry,2026-12-01,",
+        "beta,NCT00000003,SYNTHETIC other,Completed,https://example.org/3,registry,2026-12-01,",
+    )
+    records = read_records("alpha", path)
+    assert list(records["registry_id"]) == ["ISRCTN00000001", "NCT00000002"]
+    assert pd.isna(records.loc[0, "status_as_shown"])  # empty stays empty, never a guess
+    assert read_records("gamma", path).empty
+
+
+@pytest.mark.parametrize(
+    ("row", "field"),
+    [
+        ("nobody,NCT00000001,SYNTHETIC,,https://example.org,registry,2026-12-01,", "treatment_id"),
+        ("alpha,NCT123,SYNTHETIC,,https://example.org,registry,2026-12-01,", "registry_id"),
+        ("alpha,NCT00000001,SYNTHETIC,,https://example.org,blog,2026-12-01,", "source_kind"),
+        ("alpha,NCT00000001,SYNTHETIC,,https://example.org,registry,yesterday,", "seen"),
+    ],
+)
+def test_bad_read_record_names_file_line_and_field(minidata, row: str, field: str) -> None:
+    from crps_evidence.trials import read_records
+
+    path = _write_records(minidata, row)
+    with pytest.raises(DataError) as exc:
+        read_records("alpha", path)
+    assert exc.value.path == path
+    assert exc.value.line == 2
+    assert exc.value.field == field
+
+
+def test_trials_table_shows_read_records_labelled_as_such(minidata, monkeypatch) -> None:
+    from crps_evidence import notebook as nb
+
+    monkeypatch.setenv("CRPS_EVIDENCE_ROOT", str(minidata))
+    _write_records(
+        minidata,
+        "alpha,NCT00000002,SYNTHETIC <b>title</b>,Recruiting,https://example.org/2,aggregator,"
+        "2026-12-01,synthetic",
+    )
+    shown = nb.trials_table("alpha").data
+    assert "NCT00000002" in shown and "2026-12-01" in shown
+    assert "&lt;b&gt;title&lt;/b&gt;" in shown  # page text is escaped, never run as HTML
+    assert "copy on a third-party site" in shown
+    assert "no trial registration" in nb.trials_table("beta").data

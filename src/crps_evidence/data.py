@@ -20,7 +20,7 @@ from .errors import DataError
 from .paths import data_dir
 from .references import Bibliography, load_references
 
-TABLES = ("treatments", "studies", "outcomes", "reference_sources")
+TABLES = ("treatments", "studies", "outcomes", "reference_sources", "registry_records")
 DESCRIPTOR = "datapackage.json"
 
 _PANDAS_TYPES = {"string": "string", "integer": "Int64", "number": "float64", "boolean": "boolean"}
@@ -79,7 +79,7 @@ def validate_table(name: str, path: str | Path | None = None) -> Path:
 
     Parameters
     ----------
-    name : {"treatments", "studies", "outcomes", "reference_sources"}
+    name : {"treatments", "studies", "outcomes", "reference_sources", "registry_records"}
         Table to validate.
     path : str or Path, optional
         The CSV file; defaults to ``data/<name>.csv`` of the project.
@@ -178,6 +178,18 @@ def load_reference_sources(path: str | Path | None = None) -> pd.DataFrame:
     True
     """
     return _read("reference_sources", path)
+
+
+def load_registry_records(path: str | Path | None = None) -> pd.DataFrame:
+    """Load ``registry_records.csv``: trial registrations read by hand, per treatment.
+
+    Examples
+    --------
+    >>> r = load_registry_records()
+    >>> set(r["source_kind"]) <= {"registry", "aggregator"}
+    True
+    """
+    return _read("registry_records", path)
 
 
 class Evidence(NamedTuple):

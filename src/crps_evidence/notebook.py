@@ -227,22 +227,53 @@ def evidence_timeline(treatment_id: str) -> Image | Markdown:
     return as_image(plots.evidence_timeline(frame))
 
 
-def trials_table(treatment_id: str) -> pd.DataFrame | Markdown:
-    """Registry snapshot of ongoing and recent trials, or a note that there is none."""
-    from .trials import load_trials
+def _records_html(records: pd.DataFrame) -> str:
+    rows = []
+    for r in records.itertuples():
+        shown = r.status_as_shown
+        status = "(none shown)" if pd.isna(shown) else html.escape(shown)
+        where = "registry page" if r.source_kind == "registry" else "copy on a third-party site"
+        rows.append(
+            f"<tr><td>{html.escape(r.registry_id)}</td><td>{html.escape(r.title)}</td>"
+            f"<td>{status}</td><td><a href=\"{html.escape(r.source_url)}\">{where}</a></td>"
+            f"<td>{html.escape(r.seen)}</td></tr>"
+        )
+    head = ("<tr><th>Registration</th><th>Title (as shown)</th><th>Status as shown</th>"
+            "<th>Page read</th><th>Read on</th></tr>")
+    return f'<table class="registry-records">{head}{"".join(rows)}</table>'
+
+
+def trials_table(treatment_id: str) -> pd.DataFrame | HTML | Markdown:
+    """Ongoing and recent trials: a registry snapshot, else registrations read by hand.
+
+    An API snapshot (``data/trials/<id>.json``) comes first. Without one, the registrations
+    someone read on stored copies of registry pages (``registry_records.csv``) are shown, with
+    the status as the page showed it. Without either, a note says how to fetch a snapshot.
+    """
+    from .trials import load_trials, read_records
 
     table = load_trials(treatment_id)
-    if table is None:
+    if table is not None:
+        display(Markdown(
+            f"Registry records fetched {table.attrs.get('fetched', '(date unknown)')} for the "
+            f"query `{table.attrs.get('query', '')}`: registrations, not results; read each "
+            "record before citing it."))
+        return table
+    records = read_records(treatment_id)
+    refresh = f"`crps-evidence trials {treatment_id} --refresh`"
+    if records.empty:
         return Markdown(
-            "No registry snapshot is shipped for this treatment yet: the build machine "
-            "could not reach ClinicalTrials.gov, and we show only records someone has read. "
-            f"To fetch one, run `crps-evidence trials {treatment_id} --refresh`."
+            "We found no trial registration for this treatment in CRPS in the pages we could "
+            "read, and no registry snapshot is shipped: the build machine could not reach "
+            f"ClinicalTrials.gov. To search the registry, run {refresh}."
         )
     display(Markdown(
-        f"Registry records fetched {table.attrs.get('fetched', '(date unknown)')} for the query "
-        f"`{table.attrs.get('query', '')}`: registrations, not results; read each record "
-        "before citing it."))
-    return table
+        f"{len(records)} registration(s) read by hand on stored copies of registry pages (or of "
+        "sites that copy them), because the build machine could not reach ClinicalTrials.gov. "
+        "**Statuses are as those pages showed them and may be years out of date**; a "
+        "registration is not a result. Check the registry itself, or run "
+        f"{refresh} where the registry can be reached."))
+    return HTML(_records_html(records))
 
 
 def _notebook_file(name: str) -> Path:

@@ -12,9 +12,11 @@ A snapshot is ``data/trials/<treatment>.json``::
       "records": [{"nct_id": "...", "title": "...", ...}, ...]
     }
 
-No snapshot is shipped: the registry must be queried (``crps-evidence trials <id> --refresh``)
-by someone who can reach it. :func:`load_trials` returns ``None`` until then, and the
-notebooks say so. The search terms are a starting point for a *search*: registry hits still
+No API snapshot is shipped: the registry must be queried (``crps-evidence trials <id> --refresh``)
+by someone who can reach it. :func:`load_trials` returns ``None`` until then. Meanwhile
+``data/registry_records.csv`` holds registrations someone read by hand on stored copies of
+registry pages (:func:`read_records`); the notebooks show those, labelled as such.
+The search terms are a starting point for a *search*: registry hits still
 need reading before they are cited.
 """
 
@@ -39,6 +41,7 @@ __all__ = [
     "INTERVENTION_TERMS",
     "fetch_trials",
     "load_trials",
+    "read_records",
     "refresh_trials",
     "save_trials",
     "snapshot_path",
@@ -193,6 +196,25 @@ def load_trials(
         }
     )
     return frame
+
+
+def read_records(treatment_id: str, path: str | Path | None = None) -> pd.DataFrame:
+    """Registrations of a treatment that someone read by hand (``registry_records.csv``).
+
+    Statuses are as the page showed them on the day it was read, and pages were often
+    stored copies of unknown date: check the registry itself before relying on a status.
+
+    Examples
+    --------
+    >>> records = read_records("scs")
+    >>> records["registry_id"].is_unique
+    True
+    """
+    from .data import load_registry_records
+
+    records = load_registry_records(path)
+    mine = records[records["treatment_id"] == treatment_id]
+    return mine.sort_values("registry_id", kind="stable").reset_index(drop=True)
 
 
 def _atomic_write_text(path: Path, text: str) -> None:
