@@ -11,6 +11,16 @@ ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache(tmp_path_factory: pytest.TempPathFactory):
+    """Keep the tests' caches (validation markers, HTTP) out of the user's ~/.cache."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv("CRPS_EVIDENCE_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+    patch.delenv("CRPS_EVIDENCE_NO_CACHE", raising=False)
+    yield
+    patch.undo()
+
+
 @pytest.fixture
 def minidata(tmp_path: Path) -> Path:
     """A project root with the synthetic tables, the real schema and a notebooks/ folder."""

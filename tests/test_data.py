@@ -114,3 +114,37 @@ def test_missing_file_is_named(minidata: Path) -> None:
     missing = minidata / "data" / "nothing.csv"
     with pytest.raises(DataError, match=r"nothing\.csv"):
         validate_table("studies", missing)
+
+
+def test_validation_is_cached_only_for_exactly_what_passed(minidata: Path, tmp_path: Path,
+                                                           monkeypatch) -> None:
+    """A table that passed is not re-validated, but any change to it, to a table its foreign
+    keys point to, or to the schema is validated again."""
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("CRPS_EVIDENCE_CACHE_DIR", str(cache))
+    studies = minidata / "data" / "studies.csv"
+    first = load_studies(studies)
+    markers = list((cache / "validated").iterdir())
+    assert len(markers) == 1
+    pd.testing.assert_frame_equal(load_studies(studies), first)
+    assert list((cache / "validated").iterdir()) == markers  # second load: cache hit
+
+    edit(studies, ",40,,placebo,", ",forty,,placebo,")
+    with pytest.raises(DataError, match="forty"):
+        load_studies(studies)
+    edit(studies, ",forty,,placebo,", ",40,,placebo,")
+    load_studies(studies)  # the cached bytes again
+
+    treatments = minidata / "data" / "treatments.csv"
+    treatments.write_text(treatments.read_text().replace("\nalpha,", "\nalphA,"))
+    with pytest.raises(DataError, match="treatment_id"):
+        load_studies(studies)  # same studies.csv, but its foreign key no longer resolves
+
+
+def test_no_cache_setting_validates_every_time(minidata: Path, tmp_path: Path,
+                                               monkeypatch) -> None:
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("CRPS_EVIDENCE_CACHE_DIR", str(cache))
+    monkeypatch.setenv("CRPS_EVIDENCE_NO_CACHE", "1")
+    load_studies(minidata / "data" / "studies.csv")
+    assert not (cache / "validated").exists()

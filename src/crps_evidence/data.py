@@ -8,11 +8,13 @@ the file, line, field and value.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from functools import cache
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import frictionless
 import pandas as pd
 from frictionless import Package
 
@@ -112,9 +114,48 @@ def validate_table(name: str, path: str | Path | None = None) -> Path:
             resource["path"] = str((data_dir() / resource["path"]).resolve())
         kept.append(resource)
     descriptor["resources"] = kept
+    inputs = [csv_path] + [
+        csv_path.parent / r["path"] for r in kept if r["name"] in referenced and r["name"] != name
+    ]
+    marker = _validation_marker(descriptor, inputs)
+    if marker is not None and marker.is_file():
+        return csv_path  # these exact bytes already passed this exact schema
     package = Package(descriptor, basepath=str(csv_path.parent))
     _raise_first(package.get_resource(name).validate(), csv_path)
+    _remember_valid(marker)
     return csv_path
+
+
+def _validation_marker(descriptor: dict[str, Any], inputs: list[Path]) -> Path | None:
+    """Cache file standing for "these inputs passed this schema", or ``None`` (cache off).
+
+    The key hashes the frictionless version, the descriptor as validated and the bytes of the
+    table and of every table its foreign keys point to, so any change means a new validation.
+    Set ``CRPS_EVIDENCE_NO_CACHE=1`` to validate every time.
+    """
+    from .config import get_settings
+
+    try:
+        cache_dir = get_settings().cache_dir  # CRPS_EVIDENCE_CACHE_DIR, _NO_CACHE
+    except ValueError:  # a malformed HTTP setting must not stop the data loading
+        return None
+    if cache_dir is None:
+        return None
+    digest = hashlib.sha256(frictionless.__version__.encode())
+    digest.update(json.dumps(descriptor, sort_keys=True).encode())
+    for path in inputs:
+        digest.update(b"\0" + path.name.encode() + b"\0" + path.read_bytes())
+    return cache_dir / "validated" / digest.hexdigest()
+
+
+def _remember_valid(marker: Path | None) -> None:
+    if marker is None:
+        return
+    try:
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.touch()
+    except OSError:  # a read-only or full disk only costs the next load a validation
+        pass
 
 
 def _read(name: str, path: str | Path | None) -> pd.DataFrame:
