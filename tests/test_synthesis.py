@@ -288,8 +288,8 @@ def test_standard_errors_convert_to_standard_deviations():
     assert a["variance"] == pytest.approx(b["variance"])
 
 
-def test_smd_is_hedges_g():
-    row = effect_sizes(continuous_rows(), "SMD").iloc[0]
+def test_cochrane_smd_variant_is_revman_hedges_g():
+    row = effect_sizes(continuous_rows(), "SMD", smd_variant="cochrane").iloc[0]
     n1, n2 = 20, 25
     sp = math.sqrt((19 * 2.0**2 + 24 * 2.5**2) / (n1 + n2 - 2))
     g = (1 - 3 / (4 * (n1 + n2) - 9)) * (-1.5 / sp)
