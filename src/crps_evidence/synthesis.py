@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special, stats
 
+from . import conversions
 from .errors import AnalysisError
 
 __all__ = [
@@ -70,6 +71,7 @@ COLUMNS = [
     "n_control",
     "lower_is_better",
     "source",
+    "conversion",
 ]
 
 
@@ -120,28 +122,56 @@ def _pick_arms(
     return treat.iloc[0], ctrl.iloc[0]
 
 
+def _arm_mean_sd(row: pd.Series) -> tuple[float, float, str]:
+    """Mean and SD of one arm, converted where the report gave something else.
+
+    Order of preference: mean and SD; mean and SE (``SE √n``); median with quartiles and/or
+    range (Wan et al. 2014, approximate). Returns ``(mean, sd, how)``.
+    """
+    n, mean, sd = _num(row["n"]), _num(row["mean"]), _num(row.get("sd"))
+    if math.isnan(n):
+        raise LookupError("continuous arms need n")
+    if not math.isnan(mean) and not math.isnan(sd):
+        return mean, sd, "mean and SD"
+    se = _num(row.get("se"))
+    if not math.isnan(mean) and not math.isnan(se):
+        return mean, conversions.sd_from_se(se, n), "SD from SE"
+    median = _num(row.get("median"))
+    q1, q3 = _num(row.get("iqr_low")), _num(row.get("iqr_high"))
+    low, high = _num(row.get("range_low")), _num(row.get("range_high"))
+    has_iqr = not (math.isnan(q1) or math.isnan(q3))
+    has_range = not (math.isnan(low) or math.isnan(high))
+    if not math.isnan(median) and (has_iqr or has_range):
+        if has_iqr and has_range:
+            m, s = conversions.mean_sd_from_quartiles_and_range(low, q1, median, q3, high, n)
+            return m, s, "mean and SD from median, IQR and range (Wan 2014, approximate)"
+        if has_iqr:
+            m, s = conversions.mean_sd_from_median_iqr(median, q1, q3, n)
+            return m, s, "mean and SD from median and IQR (Wan 2014, approximate)"
+        m, s = conversions.mean_sd_from_median_range(median, low, high, n)
+        return m, s, "mean and SD from median and range (Wan 2014, approximate)"
+    raise LookupError("continuous arms need n and mean with sd or se, or a median with its "
+                      "quartiles or range")
+
+
 def _from_arms(t: pd.Series, c: pd.Series, measure: str, smd_variant: str = "metafor"
-               ) -> tuple[float, float]:
-    """Effect (treatment minus control) and its variance from two arm rows."""
+               ) -> tuple[float, float, str]:
+    """Effect (treatment minus control), its variance and how the arms were read."""
     n1, n2 = _num(t["n"]), _num(c["n"])
     if measure in _CONTINUOUS:
-        m1, m2 = _num(t["mean"]), _num(c["mean"])
-        sd1 = _num(t.get("sd"))
-        sd2 = _num(c.get("sd"))
-        # A standard error converts to a standard deviation as se * sqrt(n).
-        if math.isnan(sd1):
-            sd1 = _num(t.get("se")) * math.sqrt(n1)
-        if math.isnan(sd2):
-            sd2 = _num(c.get("se")) * math.sqrt(n2)
-        if any(math.isnan(x) for x in (n1, n2, m1, m2, sd1, sd2)):
-            raise LookupError("continuous arms need n, mean and sd (or se)")
+        m1, sd1, how1 = _arm_mean_sd(t)
+        m2, sd2, how2 = _arm_mean_sd(c)
+        how = how1 if how1 == how2 else f"treatment: {how1}; control: {how2}"
         if measure == "MD":
-            return m1 - m2, sd1**2 / n1 + sd2**2 / n2
-        return smd(m1, sd1, n1, m2, sd2, n2, variant=smd_variant)
+            return m1 - m2, sd1**2 / n1 + sd2**2 / n2, how
+        g, v = smd(m1, sd1, n1, m2, sd2, n2, variant=smd_variant)
+        return g, v, how
     e1, e2 = _num(t["events"]), _num(c["events"])
     if any(math.isnan(x) for x in (n1, n2, e1, e2)):
         raise LookupError("dichotomous arms need events and n")
-    return two_by_two(e1, n1, e2, n2, measure)
+    e, v = two_by_two(e1, n1, e2, n2, measure)
+    zero = 0 in (e1, n1 - e1, e2, n2 - e2)
+    return e, v, "events per arm" + (" (1/2 added to each cell: a zero cell)" if zero else "")
 
 
 def smd(
@@ -218,11 +248,32 @@ def two_by_two(e1: float, n1: float, e2: float, n2: float, measure: str
     return p1 - p2, p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2
 
 
-def _from_reported(row: pd.Series, measure: str, key: tuple[str, str, str]) -> tuple[float, ...]:
-    """Effect, variance and CI (log scale for ratios) from a reported effect and 95% CI."""
+def _from_reported(row: pd.Series, measure: str, key: tuple[str, str, str]
+                   ) -> tuple[float, float, float, float, str]:
+    """Effect, variance, CI (log scale for ratios) and the conversion, from a reported effect.
+
+    With a 95% CI the standard error is ``width / 3.92`` (normal, as the Cochrane Handbook's
+    large-sample rule); without one, an exact ``p_value`` gives ``|effect| / crit``, with
+    crit from t on ``n - 2`` df for a mean difference when ``n`` (the total analysed) is
+    given, else from the normal distribution (always for ratios, on the log scale).
+    """
     est, lo, hi = _num(row["effect"]), _num(row["ci_low"]), _num(row["ci_high"])
-    if any(math.isnan(x) for x in (est, lo, hi)):
-        raise LookupError("reported effect needs effect, ci_low and ci_high")
+    p = _num(row.get("p_value"))
+    if math.isnan(est):
+        raise LookupError("reported effect needs a value")
+    if math.isnan(lo) or math.isnan(hi):
+        if math.isnan(p):
+            raise LookupError("reported effect needs ci_low and ci_high, or an exact p_value")
+        if measure in _RATIO:
+            if est <= 0:
+                raise AnalysisError(f"{key}: a {measure} must be positive")
+            est = math.log(est)
+        n = _num(row.get("n"))
+        df = n - 2 if measure in {"MD", "SMD"} and not math.isnan(n) and n > 2 else None
+        se = conversions.se_from_p(est, p, df)
+        half = _Z95 * se
+        how = f"SE from exact p = {p:g} ({f't, {df:g} df' if df else 'normal'})"
+        return est, se**2, est - half, est + half, how
     if not lo <= est <= hi:
         raise AnalysisError(f"{key}: reported {measure} {est} lies outside its CI [{lo}, {hi}]")
     if measure in _RATIO:
@@ -231,7 +282,7 @@ def _from_reported(row: pd.Series, measure: str, key: tuple[str, str, str]) -> t
         est, lo, hi = math.log(est), math.log(lo), math.log(hi)
     if hi == lo:
         raise AnalysisError(f"{key}: reported CI has zero width")
-    return est, ((hi - lo) / (2 * _Z95)) ** 2, lo, hi
+    return est, conversions.se_from_ci(lo, hi) ** 2, lo, hi, "SE from 95% CI (normal)"
 
 
 def _first(rows: pd.DataFrame, column: str) -> object:
@@ -277,7 +328,10 @@ def effect_sizes(
     Returns
     -------
     pandas.DataFrame
-        The columns in :data:`COLUMNS`, ``source`` being "arms" or "reported". When a
+        The columns in :data:`COLUMNS`, ``source`` being "arms" or "reported" and
+        ``conversion`` saying how the figures were read or converted (e.g. "SD from SE",
+        "mean and SD from median and IQR (Wan 2014, approximate)", "SE from 95% CI
+        (normal)"; see :mod:`crps_evidence.conversions`). When a
         group has both usable arm data and a reported contrast, the arms are used. Groups
         without usable data are listed, with the reason, in ``result.attrs["skipped"]``.
 
@@ -302,7 +356,8 @@ def effect_sizes(
     if missing := sorted(required - set(outcomes)):
         raise AnalysisError(f"outcome rows lack required columns {missing}")
     optional = ["measure", "timepoint_weeks", "arm", "n", "mean", "sd", "se", "events"]
-    optional += ["effect_measure", "effect", "ci_low", "ci_high"]
+    optional += ["median", "iqr_low", "iqr_high", "range_low", "range_high"]
+    optional += ["effect_measure", "effect", "ci_low", "ci_high", "p_value"]
     outcomes = outcomes.assign(**{c: math.nan for c in optional if c not in outcomes})
     wanted_type = "continuous" if measure in _CONTINUOUS else "dichotomous"
     records: list[dict[str, object]] = []
@@ -327,9 +382,10 @@ def effect_sizes(
         reasons = []
         try:
             t, c = _pick_arms(typed, key, arms)
-            effect, variance = _from_arms(t, c, measure, smd_variant)
+            effect, variance, how = _from_arms(t, c, measure, smd_variant)
             half = _Z95 * math.sqrt(variance)
-            record.update(n_treatment=_num(t["n"]), n_control=_num(c["n"]), source="arms")
+            record.update(n_treatment=_num(t["n"]), n_control=_num(c["n"]), source="arms",
+                          conversion=how)
             record.update(effect=effect, variance=variance)
             record.update(ci_low=effect - half, ci_high=effect + half)
         except LookupError as exc:
@@ -346,7 +402,7 @@ def effect_sizes(
                 )
                 continue
             try:
-                effect, variance, lo, hi = _from_reported(contrast.iloc[0], measure, key)
+                effect, variance, lo, hi, how = _from_reported(contrast.iloc[0], measure, key)
             except LookupError as exc2:
                 skipped.append(
                     {
@@ -358,7 +414,7 @@ def effect_sizes(
                 )
                 continue
             record.update(effect=effect, variance=variance, ci_low=lo, ci_high=hi)
-            record["source"] = "reported"
+            record.update(source="reported", conversion=how)
         if not (math.isfinite(record["variance"]) and record["variance"] > 0):  # type: ignore[arg-type]
             raise AnalysisError(f"{key}: the {measure} variance is not positive and finite")
         records.append(record)
