@@ -26,8 +26,8 @@ def minidata(tmp_path: Path) -> Path:
     """A project root with the synthetic tables, the real schema and a notebooks/ folder."""
     data = tmp_path / "data"
     data.mkdir()
-    for name in ("treatments.csv", "studies.csv", "outcomes.csv", "reference_sources.csv"):
-        shutil.copy(FIXTURES / "minidata" / name, data / name)
+    for table in sorted((FIXTURES / "minidata").glob("*.csv")):
+        shutil.copy(table, data / table.name)
     shutil.copy(ROOT / "data" / "datapackage.json", data / "datapackage.json")
     shutil.copy(FIXTURES / "minidata" / "references.bib", tmp_path / "references.bib")
     (tmp_path / "notebooks").mkdir()

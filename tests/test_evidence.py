@@ -7,6 +7,7 @@ import re
 import pytest
 
 from crps_evidence import check_integrity, load_all
+from crps_evidence.certainty import NO_STUDIES, OURS, check_certainty, headline
 from crps_evidence.integrity import missing_identifiers
 
 from .conftest import ROOT
@@ -30,12 +31,31 @@ def test_collection_is_consistent(evidence) -> None:
 
 @pytest.mark.parametrize("treatment", SEED_TREATMENTS + SEED_SUBMODALITIES)
 def test_every_seed_treatment_has_a_row_and_a_certainty(evidence, treatment: str) -> None:
-    row = evidence.treatments.set_index("id").loc[treatment]
-    assert row["certainty"] in {"high", "moderate", "low", "very low", "not rated"}
-    if row["certainty"] != "not rated":
-        assert row["certainty_bibkey"] in evidence.references
+    lead = headline(evidence).set_index("treatment_id").loc[treatment]
+    has_studies = evidence.studies["treatment_id"].eq(treatment).any()
+    if has_studies:
+        assert lead["certainty"] in {"high", "moderate", "low", "very low"}
+        assert lead["rated_by"] == OURS or lead["rated_by"] in evidence.references
     else:
-        assert isinstance(row["certainty_note"], str) and row["certainty_note"].strip()
+        assert lead["certainty"] == NO_STUDIES
+
+
+def test_every_treatment_with_studies_has_our_own_rating_or_a_published_one(evidence) -> None:
+    rated = set(evidence.certainty["treatment_id"])
+    assert set(evidence.studies["treatment_id"]) <= rated
+
+
+def test_our_ratings_follow_the_rules(evidence) -> None:
+    """Mechanical domains and levels of our rows equal what grade.py computes."""
+    assert check_certainty(evidence) == []
+
+
+def test_medicines_from_part_one_of_the_series_are_covered(evidence) -> None:
+    medicines = evidence.treatments[evidence.treatments["category"] == "medication"]
+    for wanted in ("bisphosphonates", "calcitonin", "corticosteroids", "vitamin-c",
+                   "gabapentin", "free-radical-scavengers", "tadalafil", "memantine",
+                   "lenalidomide", "infliximab", "botulinum-toxin", "low-dose-naltrexone"):
+        assert wanted in set(medicines["id"]), wanted
 
 
 @pytest.mark.parametrize("treatment", SEED_TREATMENTS)

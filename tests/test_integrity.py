@@ -99,7 +99,8 @@ def test_mean_without_spread_must_say_why(minidata: Path) -> None:
 def test_dichotomous_events_cannot_exceed_n(minidata: Path) -> None:
     path = minidata / "data" / "outcomes.csv"
     path.write_text(path.read_text() + "smith2001alpha,responders,>=50% relief,week 12,12,alpha,"
-                    "treatment,dichotomous,20,,,,25,,,,,false,https://example.org/s,abstract,\n")
+                    "treatment,dichotomous,20,,,,,,,,,25,,,,,,false,https://example.org/s,"
+                    "abstract,\n")
     [problem] = _problems(minidata)
     assert "line 5" in problem and "events <= n" in problem
 

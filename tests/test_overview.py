@@ -60,7 +60,7 @@ def test_copy_and_add_rows_leave_the_repository_untouched(tmp_path: Path):
     before = {p.name: p.read_bytes() for p in data_dir().glob("*.csv")}
     root = overview.copy_data(tmp_path)
     added = overview.add_rows(root, overview.synthetic_study("a"))
-    assert added[-1] == "references.bib: 1 entry"
+    assert added[-2:] == ["references.bib: 1 entry", "data/certainty.csv: 1 row(s)"]
     assert all(not line.startswith("/") for line in added), "relative names only"
     assert {p.name: p.read_bytes() for p in data_dir().glob("*.csv")} == before
     copy = load_all(root / "data", bib=root / "references.bib")

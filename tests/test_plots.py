@@ -156,7 +156,8 @@ def summary() -> pd.DataFrame:
             "category": ["rehabilitation", "rehabilitation", "infusion", "infusion",
                          "implanted device", "topical", "external device"],
             "invasiveness": [0, 0, 2, 2, 4, 1, 1],
-            "certainty": ["low", "low", "low", "moderate", "very low", "not rated", "not rated"],
+            "certainty": ["low", "low", "low", "moderate", "very low", "no studies found",
+                          "no studies found"],
             "rct_participants": [100, 50, 60, 111, 54, 0, np.nan],
         }
     )  # fmt: skip
@@ -172,7 +173,7 @@ def test_evidence_map_places_each_treatment(summary):
         points[category] = collection.get_offsets()
     assert sum(len(p) for p in points.values()) == len(summary)
     # y is the certainty rank; x stays within half a unit of the invasiveness level.
-    assert sorted(points["infusion"][:, 1]) == [2.0, 3.0]  # low, moderate
+    assert sorted(points["infusion"][:, 1]) == [1.0, 2.0]  # low, moderate
     assert np.all(np.abs(points["infusion"][:, 0] - 2) < 0.5)
     rehab = points["rehabilitation"]
     assert rehab[0, 0] != rehab[1, 0]  # same cell: spread apart, not on top of each other
@@ -183,7 +184,11 @@ def test_evidence_map_places_each_treatment(summary):
     assert sorted(numbers, key=int) == sorted(key, key=int) == [
         str(i) for i in range(1, len(summary) + 1)]
     ticks = [t.get_text() for t in ax.get_yticklabels()]
-    assert ticks == ["Not rated", "Very low", "Low", "Moderate", "High"]
+    assert ticks == ["No studies\nfound", "Very low", "Low", "Moderate", "High"]
+    # "No studies found" is a state, not a rating: drawn below a divider, apart from the levels.
+    (divider,) = [line for line in ax.lines if line.get_gid() == "no-studies-divider"]
+    below = divider.get_ydata()[0]
+    assert points["topical"][0, 1] < below < min(points["implanted device"][:, 1])
 
 
 def test_evidence_map_legend_and_shapes(summary):
@@ -199,7 +204,7 @@ def test_evidence_map_sizes_grow_with_participants(summary):
     ax = evidence_map(summary).axes[0]
     (infusion,) = [c for c in ax.collections if c.get_gid() == "category:infusion"]
     sizes = dict(zip(infusion.get_offsets()[:, 1], infusion.get_sizes(), strict=True))
-    assert sizes[3.0] > sizes[2.0]  # IVIG (111) larger than ketamine (60)
+    assert sizes[2.0] > sizes[1.0]  # IVIG (111) larger than ketamine (60)
 
 
 def test_evidence_map_refuses_unknown_certainty(summary):

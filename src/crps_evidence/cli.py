@@ -491,6 +491,52 @@ def cmd_trials(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# --------------------------------------------------------------------------- analyses
+
+
+def cmd_analyses(args: argparse.Namespace) -> int:
+    """Run ``analyses``: every pooled analysis of ``data/analyses.csv``, as the book shows it."""
+    import json
+
+    import pandas as pd
+
+    from .analyses import analyses_table, run_all
+    from .data import load_all
+    from .errors import AnalysisError
+
+    try:
+        results = run_all(load_all())
+    except AnalysisError as exc:
+        _err(f"an analysis could not be computed: {exc}")
+        return EXIT_PROBLEMS
+    if args.id:
+        results = [r for r in results if r.id in set(args.id)]
+        missing = sorted(set(args.id) - {r.id for r in results})
+        if missing:
+            _err(f"unknown analysis {', '.join(missing)}; see `crps-evidence analyses`")
+            return EXIT_INPUT
+    if args.format == "json":
+        def plain(value: object) -> object:
+            if isinstance(value, float) and value != value:  # NaN is not JSON
+                return None
+            return value.item() if hasattr(value, "item") else value
+
+        payload = json.loads(json.dumps([r.to_json() for r in results], default=plain),
+                             parse_constant=lambda _c: None)
+        print(json.dumps(payload, indent=2, ensure_ascii=False, default=plain))
+        return EXIT_OK
+    table = analyses_table(results)
+    if table.empty:
+        print("no pooled analyses defined in data/analyses.csv")
+        return EXIT_OK
+    shown = table[["id", "measure", "method", "k", "participants", "estimate", "ci_low",
+                   "ci_high", "tau2", "i2", "pi_low", "pi_high"]]
+    print("# ratios (RR, OR) on their natural scale; differences as treatment minus control")
+    with pd.option_context("display.width", 200, "display.float_format", "{:.3f}".format):
+        print(shown.astype(object).where(shown.notna(), "-").to_string(index=False))
+    return EXIT_OK
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -499,7 +545,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="crps-evidence",
         description="Tools for the CRPS evidence notebooks: add and check references, "
-        "show clinical-trial registry snapshots.",
+        "show clinical-trial registry snapshots, list the pooled analyses.",
         epilog="Set CRPS_EVIDENCE_CONTACT to your e-mail address (sent to Crossref and NCBI) "
         "and optionally NCBI_API_KEY. Exit codes: 0 ok, 1 problems found, 2 bad input, "
         "3 service failure, 4 write failure.",
@@ -550,6 +596,21 @@ def build_parser() -> argparse.ArgumentParser:
     trials.add_argument("--snapshot-dir", metavar="DIR", default=None,
                         help="snapshot folder (default: the project's data/trials)")
     trials.set_defaults(func=cmd_trials)
+
+    analyses = sub.add_parser(
+        "analyses",
+        help="list every pooled analysis the book shows",
+        description="Compute every pooled analysis of data/analyses.csv (the same function the "
+        "book's pages call) and print treatment, measure, method, number of trials, estimate "
+        "with its 95%% CI, tau², I² and the prediction interval. --format json adds the "
+        "question, the per-study effects and variances that went in (for re-analysis in "
+        "another tool such as R's metafor), the sensitivity checks and the published "
+        "meta-analyses of the same question.",
+    )
+    analyses.add_argument("id", nargs="*", metavar="ID", help="only these analyses")
+    analyses.add_argument("--format", choices=("table", "json"), default="table",
+                          help="output format (default: table)")
+    analyses.set_defaults(func=cmd_analyses)
     return parser
 
 

@@ -22,7 +22,16 @@ from .errors import DataError
 from .paths import data_dir
 from .references import Bibliography, load_references
 
-TABLES = ("treatments", "studies", "outcomes", "reference_sources", "registry_records")
+TABLES = (
+    "treatments",
+    "studies",
+    "outcomes",
+    "reference_sources",
+    "registry_records",
+    "certainty",
+    "published_analyses",
+    "analyses",
+)
 DESCRIPTOR = "datapackage.json"
 
 _PANDAS_TYPES = {"string": "string", "integer": "Int64", "number": "float64", "boolean": "boolean"}
@@ -81,8 +90,8 @@ def validate_table(name: str, path: str | Path | None = None) -> Path:
 
     Parameters
     ----------
-    name : {"treatments", "studies", "outcomes", "reference_sources", "registry_records"}
-        Table to validate.
+    name : str
+        Table to validate, one of :data:`TABLES`.
     path : str or Path, optional
         The CSV file; defaults to ``data/<name>.csv`` of the project.
 
@@ -233,6 +242,42 @@ def load_registry_records(path: str | Path | None = None) -> pd.DataFrame:
     return _read("registry_records", path)
 
 
+def load_certainty(path: str | Path | None = None) -> pd.DataFrame:
+    """Load ``certainty.csv``: GRADE ratings, published (read) and our own.
+
+    Examples
+    --------
+    >>> c = load_certainty()
+    >>> set(c["certainty"]) <= {"high", "moderate", "low", "very low"}
+    True
+    """
+    return _read("certainty", path)
+
+
+def load_published_analyses(path: str | Path | None = None) -> pd.DataFrame:
+    """Load ``published_analyses.csv``: pooled results of published meta-analyses.
+
+    Examples
+    --------
+    >>> p = load_published_analyses()
+    >>> p["id"].is_unique
+    True
+    """
+    return _read("published_analyses", path)
+
+
+def load_analyses(path: str | Path | None = None) -> pd.DataFrame:
+    """Load ``analyses.csv``: the pooled analyses the book shows, as data.
+
+    Examples
+    --------
+    >>> a = load_analyses()
+    >>> a["id"].is_unique
+    True
+    """
+    return _read("analyses", path)
+
+
 class Evidence(NamedTuple):
     """All curated data, loaded and validated together."""
 
@@ -240,6 +285,9 @@ class Evidence(NamedTuple):
     studies: pd.DataFrame
     outcomes: pd.DataFrame
     references: Bibliography
+    certainty: pd.DataFrame
+    published_analyses: pd.DataFrame
+    analyses: pd.DataFrame
 
 
 def load_all(directory: str | Path | None = None, bib: str | Path | None = None) -> Evidence:
@@ -258,4 +306,7 @@ def load_all(directory: str | Path | None = None, bib: str | Path | None = None)
         load_studies(folder / "studies.csv"),
         load_outcomes(folder / "outcomes.csv"),
         load_references(bib),
+        load_certainty(folder / "certainty.csv"),
+        load_published_analyses(folder / "published_analyses.csv"),
+        load_analyses(folder / "analyses.csv"),
     )

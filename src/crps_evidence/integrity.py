@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .certainty import check_certainty
 from .data import Evidence, load_all, load_reference_sources
 from .paths import notebooks_dir
 from .references import Bibliography, is_valid_doi, is_valid_pmid, normalize_doi
@@ -79,13 +80,23 @@ def check_citations(evidence: Evidence, citations: dict[str, set[str]]) -> list[
         for key in keys:
             used_by.setdefault(key, []).append(where)
 
-    studies, treatments = evidence.studies, evidence.treatments
+    studies = evidence.studies
     for line, key in zip(range(2, len(studies) + 2), studies["bibkey"], strict=True):
         use([key], f"studies.csv, line {line}, field 'bibkey'")
-    for line, key in zip(range(2, len(treatments) + 2), treatments["certainty_bibkey"],
-                         strict=True):
-        if not pd.isna(key):
-            use([key], f"treatments.csv, line {line}, field 'certainty_bibkey'")
+    for line, text in zip(range(2, len(studies) + 2), studies["risk_of_bias"], strict=True):
+        if not pd.isna(text):  # "... (rated by Thieme 2012 (Cochrane), thieme2012mirror; ...)"
+            use([w for w in re.findall(r"[a-z][a-z0-9]+", text) if w in bib],
+                f"studies.csv, line {line}, field 'risk_of_bias'")
+    treatments = evidence.treatments
+    for line, keys in zip(range(2, len(treatments) + 2), treatments["sources"], strict=True):
+        if not pd.isna(keys):
+            use(keys.split(), f"treatments.csv, line {line}, field 'sources'")
+    for table, name in ((evidence.certainty, "certainty.csv"),
+                        (evidence.published_analyses, "published_analyses.csv")):
+        column = "rated_by" if name == "certainty.csv" else "bibkey"
+        for line, key in zip(range(2, len(table) + 2), table[column], strict=True):
+            if key != "this collection":
+                use([key], f"{name}, line {line}, field {column!r}")
     for name, keys in citations.items():
         use(keys, f"notebooks/{name}")
     for key, places in sorted(used_by.items()):
@@ -118,8 +129,12 @@ def check_rows(evidence: Evidence, folder: Path | None = None) -> list[str]:
     for line, row in zip(range(2, len(outcomes) + 2), outcomes.itertuples(), strict=True):
         where = f"outcomes.csv, line {line}, study {row.study_id!r}, arm {row.arm!r}"
         if row.data_type == "continuous":
-            if pd.isna(row.mean):
-                problems.append(f"{where}: continuous data need a mean")
+            if pd.isna(row.mean) and pd.isna(row.median):
+                problems.append(f"{where}: continuous data need a mean or a median")
+            elif pd.isna(row.mean):
+                if (pd.isna(row.iqr_low) and pd.isna(row.range_low)) and pd.isna(row.note):
+                    problems.append(f"{where}: field 'note': a median without quartiles or "
+                                    "range cannot enter a synthesis; say why")
             elif ((pd.isna(row.sd) and pd.isna(row.se)) or pd.isna(row.n)) and pd.isna(row.note):
                 problems.append(f"{where}: field 'note': a mean without n and sd or se "
                                 "cannot enter a synthesis; say why the figure is missing")
@@ -202,4 +217,25 @@ def check_integrity(evidence: Evidence | None = None,
                 + check_rows(evidence, folder))
     if sources is not None:
         problems += check_reference_sources(evidence.references, sources)
+    return problems + check_analyses(evidence) + check_certainty(evidence)
+
+
+def check_analyses(evidence: Evidence) -> list[str]:
+    """Every analysis of ``analyses.csv`` runs, and names published results that exist."""
+    from .analyses import run_analysis
+    from .errors import AnalysisError
+
+    problems = []
+    known = set(evidence.published_analyses["id"])
+    for line, row in zip(range(2, len(evidence.analyses) + 2),
+                         evidence.analyses.itertuples(), strict=True):
+        where = f"analyses.csv, line {line}, analysis {row.id!r}"
+        for pub in ("" if pd.isna(row.published) else row.published).split():
+            if pub not in known:
+                problems.append(f"{where}: field 'published': {pub!r} is not in "
+                                "published_analyses.csv")
+        try:
+            run_analysis(evidence, row.id)
+        except AnalysisError as exc:
+            problems.append(f"{where}: {exc}")
     return problems

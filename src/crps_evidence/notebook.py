@@ -79,16 +79,19 @@ def notice() -> Markdown:
     return Markdown(f"> {NOTICE}")
 
 
-def _treatment_ids(treatment_id: str, evidence: Evidence) -> list[str]:
+def _treatment_ids(treatment_id: str | list[str], evidence: Evidence) -> list[str]:
+    """The ids asked for (one or several) and their sub-modalities."""
     treatments = evidence.treatments
-    if treatment_id not in set(treatments["id"]):
+    asked = [treatment_id] if isinstance(treatment_id, str) else list(treatment_id)
+    unknown = [t for t in asked if t not in set(treatments["id"])]
+    if unknown:
         known = ", ".join(sorted(treatments["id"]))
-        raise KeyError(f"unknown treatment {treatment_id!r}; known: {known}")
-    children = treatments.loc[treatments["parent"] == treatment_id, "id"].tolist()
-    return [treatment_id, *children]
+        raise KeyError(f"unknown treatment {unknown[0]!r}; known: {known}")
+    children = treatments.loc[treatments["parent"].isin(asked), "id"].tolist()
+    return [*asked, *(c for c in children if c not in asked)]
 
 
-def _studies_of(treatment_id: str, evidence: Evidence) -> pd.DataFrame:
+def _studies_of(treatment_id: str | list[str], evidence: Evidence) -> pd.DataFrame:
     studies = evidence.studies
     return studies[studies["treatment_id"].isin(_treatment_ids(treatment_id, evidence))]
 
@@ -100,35 +103,73 @@ def study_labels(evidence: Evidence | None = None) -> dict[str, str]:
     return {row.id: short_citation(bib[row.bibkey]) for row in evidence.studies.itertuples()}
 
 
+def plural(count: int, singular: str, many: str | None = None) -> str:
+    """``1 trial``, ``3 trials``: a count with its noun in the right number.
+
+    Examples
+    --------
+    >>> plural(1, "randomised trial"), plural(3, "study", "studies")
+    ('1 randomised trial', '3 studies')
+    """
+    return f"{count} {singular if count == 1 else (many or singular + 's')}"
+
+
+ACCESS_WORDS = {
+    "specialist procedure": "given only by specialist teams",
+    "prescription": "needs a prescription or a referral",
+    "over the counter": "can be bought without a prescription",
+}
+
+
+def certainty_sentence(treatment_id: str, evidence: Evidence | None = None) -> str:
+    """How sure we can be, in words: the level, who rated it, for which comparison.
+
+    Our own ratings always say so: "our assessment (GRADE method), not a published rating".
+    """
+    from .certainty import NO_STUDIES, headline
+
+    evidence = evidence if evidence is not None else _evidence()
+    row = headline(evidence).set_index("treatment_id").loc[treatment_id]
+    if row["certainty"] == NO_STUDIES:
+        return ("No studies found: we found no trial or other study of this treatment in CRPS, "
+                "so there is nothing to rate.")
+    what = f"for {row['outcome']}, {row['comparison']}"
+    if row["published"]:
+        ref = short_citation(evidence.references[row["rated_by"]])
+        text = f"**{row['certainty'].capitalize()} certainty** {what}, as rated by {ref}"
+        if row["ours"]:
+            text += (f"; our own assessment (GRADE method) of the trials in this collection: "
+                     f"{row['ours']}")
+        return text + "."
+    return (f"**{row['certainty'].capitalize()} certainty** {what}: our assessment (GRADE "
+            "method), not a published rating.")
+
+
 def key_points(treatment_id: str) -> Markdown:
-    """The *Key points* box of a treatment, from ``treatments.csv`` and ``studies.csv``."""
+    """The *Key points* box of a treatment, in sentences, from the data."""
     evidence = _evidence()
     row = evidence.treatments.set_index("id").loc[treatment_id]
     counts = overview.treatment_summary(evidence).set_index("id").loc[treatment_id]
-    certainty = row["certainty"]
-    if not pd.isna(row["certainty_bibkey"]):
-        ref = evidence.references[row["certainty_bibkey"]]
-        certainty += f" (rated by {short_citation(ref)}"
-        certainty += f": {row['certainty_note']})" if not pd.isna(row["certainty_note"]) else ")"
-    elif not pd.isna(row["certainty_note"]):
-        certainty += f" ({row['certainty_note']})"
-    lines = [
-        f"**What it is:** {row['name']}: {row['category']}, thought to act on "
-        f"{row['mechanism_target']}.",
-        f"**Certainty of evidence (GRADE):** {certainty}.",
-        f"**Access:** {row['access']}.",
-    ]
+    lines = []
+    if not pd.isna(row["plain_summary"]):
+        lines.append(f"**In short:** {row['plain_summary']}")
+    lines.append(f"**How sure can we be?** {certainty_sentence(treatment_id, evidence)}")
+    lines.append(f"**Access:** it {ACCESS_WORDS.get(row['access'], row['access'])}.")
     if not pd.isna(row["typical_course"]):
-        lines.append(f"**Typical course (as reported):** {row['typical_course']}")
+        lines.append(f"**Course as studied:** {row['typical_course']}")
     if not pd.isna(row["main_adverse_events"]):
-        lines.append(f"**Main adverse events:** {row['main_adverse_events']}")
-    unknown = (f" (size not verified for {counts['rcts_size_unknown']})"
-               if counts["rcts_size_unknown"] else "")
-    lines.append(
-        f"**Studies in this collection:** {counts['rcts']} randomised trial(s) with "
-        f"{counts['rct_participants']} participants{unknown}; {counts['other_studies']} "
-        "other study/studies."
-    )
+        lines.append(f"**Side effects and risks:** {row['main_adverse_events']}")
+    rcts, others = int(counts["rcts"]), int(counts["other_studies"])
+    studies = plural(rcts, "randomised trial")
+    if rcts:
+        studies += f" ({plural(int(counts['rct_participants']), 'participant')} in all"
+        if counts["rcts_size_unknown"]:
+            studies += f"; the size of {plural(int(counts['rcts_size_unknown']), 'trial')} " \
+                       "is not known to us"
+        studies += ")"
+    studies += f" and {plural(others, 'other study', 'other studies')}"
+    lines.append(f"**Studies in this collection:** {studies}.")
+    lines.append(f"**Last reviewed:** {row['last_reviewed']}.")
     return Markdown("\n".join(f"> - {line}" for line in lines))
 
 
@@ -150,8 +191,8 @@ def collection_table() -> pd.DataFrame:
     })
 
 
-def studies_table(treatment_id: str) -> pd.DataFrame:
-    """The studies of a treatment (and its sub-modalities), oldest first."""
+def studies_table(treatment_id: str | list[str]) -> pd.DataFrame:
+    """The studies of one or several treatments (and their sub-modalities), oldest first."""
     evidence = _evidence()
     studies = _studies_of(treatment_id, evidence)
     bib = evidence.references
@@ -203,8 +244,8 @@ def forest_plot(treatment_id: str, domain: str = "pain", measure: str = "SMD",
                                       title=f"{domain.capitalize()}: {measure} by trial"))
 
 
-def evidence_timeline(treatment_id: str) -> Image | Markdown:
-    """Timeline of a treatment's studies: year, design, size and primary result."""
+def evidence_timeline(treatment_id: str | list[str]) -> Image | Markdown:
+    """Timeline of the studies of one or several treatments: year, design, size, result."""
     evidence = _evidence()
     studies = _studies_of(treatment_id, evidence)
     labels = study_labels(evidence)
@@ -284,10 +325,16 @@ def _notebook_file(name: str) -> Path:
 def references(notebook: str) -> HTML:
     """The reference list of a notebook: every key its markdown cites, from ``references.bib``.
 
+    The ``sources`` of the treatments the notebook covers (``treatments.notebook``), the pages
+    their course, side effects and licensing were read on, are listed too.
+
     Each entry links to the collection's bibliography page and to its DOI and PubMed record.
     """
     keys = cited_keys(notebook_markdown(_notebook_file(notebook)))
-    bib = _evidence().references
+    evidence = _evidence()
+    shown = evidence.treatments[evidence.treatments["notebook"] == Path(notebook).name]
+    keys |= {k for value in shown["sources"].dropna() for k in value.split()}
+    bib = evidence.references
     refs = sorted((bib[k] for k in keys), key=lambda r: (format_reference(r).lower(), r.key))
     items = []
     for ref in refs:

@@ -9,10 +9,11 @@ from typing import NamedTuple
 import pandas as pd
 from matplotlib.figure import Figure
 
+from .certainty import NO_STUDIES, headline
 from .data import Evidence
 
 RANDOMISED = ("parallel RCT", "crossover RCT")
-CERTAINTY_ORDER = ["high", "moderate", "low", "very low", "not rated"]
+CERTAINTY_ORDER = ["high", "moderate", "low", "very low", NO_STUDIES]
 
 
 def treatment_summary(evidence: Evidence, roll_up: bool = True) -> pd.DataFrame:
@@ -28,7 +29,8 @@ def treatment_summary(evidence: Evidence, roll_up: bool = True) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Columns ``id, name, parent, category, invasiveness, access, certainty, rcts,
+        Columns ``id, name, parent, category, invasiveness, access, certainty, certainty_by,
+        rcts,
         rct_participants, rcts_size_unknown, other_studies, favours_treatment, no_difference,
         favours_control``, in the order of ``treatments.csv``.
 
@@ -41,6 +43,7 @@ def treatment_summary(evidence: Evidence, roll_up: bool = True) -> pd.DataFrame:
     """
     treatments, studies = evidence.treatments, evidence.studies
     parent_of = treatments.set_index("id")["parent"]
+    certainty = headline(evidence).set_index("treatment_id")
     rows = []
     for treatment in treatments.itertuples():
         ids = {treatment.id}
@@ -56,7 +59,8 @@ def treatment_summary(evidence: Evidence, roll_up: bool = True) -> pd.DataFrame:
             "category": treatment.category,
             "invasiveness": treatment.invasiveness,
             "access": treatment.access,
-            "certainty": treatment.certainty,
+            "certainty": certainty.loc[treatment.id, "certainty"],
+            "certainty_by": certainty.loc[treatment.id, "rated_by"],
             "rcts": len(rcts),
             "rct_participants": int(rcts["n_randomized"].fillna(0).sum()),
             "rcts_size_unknown": int(rcts["n_randomized"].isna().sum()),
@@ -148,7 +152,8 @@ def certainty_counts(evidence: Evidence) -> pd.DataFrame:
     -------
     pandas.DataFrame
         Columns ``Certainty (GRADE)`` and ``Treatments`` (the count), in the order
-        high, moderate, low, very low, not rated; ratings no treatment has are kept with 0.
+        high, moderate, low, very low, then *no studies found* (a state, not a rating);
+        levels no treatment has are kept with 0.
 
     Examples
     --------
@@ -156,7 +161,7 @@ def certainty_counts(evidence: Evidence) -> pd.DataFrame:
     >>> int(certainty_counts(load_all())["Treatments"].sum()) == len(load_all().treatments)
     True
     """
-    counts = evidence.treatments["certainty"].value_counts()
+    counts = headline(evidence)["certainty"].value_counts()
     return pd.DataFrame({
         "Certainty (GRADE)": CERTAINTY_ORDER,
         "Treatments": [int(counts.get(level, 0)) for level in CERTAINTY_ORDER],
@@ -354,8 +359,8 @@ def copy_data(destination: str | Path) -> Path:
     >>> import tempfile
     >>> with tempfile.TemporaryDirectory() as tmp:
     ...     root = copy_data(tmp)
-    ...     sorted(p.name for p in (root / "data").iterdir())[:2]
-    ['datapackage.json', 'outcomes.csv']
+    ...     sorted(p.name for p in (root / "data").iterdir())[:3]
+    ['analyses.csv', 'certainty.csv', 'datapackage.json']
     """
     from .data import DESCRIPTOR, TABLES
     from .paths import bibliography_path, data_dir
@@ -387,6 +392,7 @@ class SyntheticStudy(NamedTuple):
     study: pd.DataFrame
     outcomes: pd.DataFrame
     bibtex: str
+    certainty: pd.DataFrame
 
 
 def synthetic_study(letter: str = "a") -> SyntheticStudy:
@@ -424,8 +430,8 @@ def synthetic_study(letter: str = "a") -> SyntheticStudy:
     treatment = pd.DataFrame([{
         "id": SYNTHETIC_TREATMENT, "name": "SYNTHETIC EXAMPLE (not a real treatment)",
         "category": "rehabilitation", "mechanism_target": "none (invented for teaching)",
-        "access": "prescription", "invasiveness": 0, "certainty": "not rated",
-        "certainty_note": "Invented example; no evidence exists.",
+        "access": "prescription", "invasiveness": 0, "last_reviewed": "2099-01-01",
+        "plain_summary": "An invented treatment, used only to teach how a study is added.",
     }])
     study = pd.DataFrame([{
         "id": key, "treatment_id": SYNTHETIC_TREATMENT, "bibkey": key,
@@ -447,7 +453,17 @@ def synthetic_study(letter: str = "a") -> SyntheticStudy:
     ])
     bibtex = (f"@misc{{{key},\n  title = {{{label}: invented study for teaching, "
               "not a real publication},\n  year = {2099}\n}\n")
-    return SyntheticStudy(treatment, study, outcomes, bibtex)
+    invented = "invented for teaching"
+    certainty = pd.DataFrame([{
+        "treatment_id": SYNTHETIC_TREATMENT, "comparison": "versus an invented control",
+        "comparison_type": "placebo or sham", "domain": "pain", "outcome": "pain at week 6",
+        "certainty": "very low", "rated_by": "this collection", "main": True, "studies": key,
+        "risk_of_bias": "serious", "risk_of_bias_reason": invented,
+        "indirectness": "no concern", "indirectness_reason": invented,
+        "publication_bias": "no concern", "publication_bias_reason": invented,
+        "note": "SYNTHETIC EXAMPLE: not a rating of any real treatment.",
+    }])
+    return SyntheticStudy(treatment, study, outcomes, bibtex, certainty)
 
 
 def add_rows(root: str | Path, example: SyntheticStudy) -> list[str]:
@@ -475,7 +491,7 @@ def add_rows(root: str | Path, example: SyntheticStudy) -> list[str]:
     >>> with tempfile.TemporaryDirectory() as tmp:
     ...     added = add_rows(copy_data(tmp), synthetic_study("a"))
     >>> added[0], added[-1]
-    ('data/treatments.csv: 1 row(s)', 'references.bib: 1 entry')
+    ('data/treatments.csv: 1 row(s)', 'data/certainty.csv: 1 row(s)')
     """
     from .paths import data_dir
 
@@ -499,7 +515,45 @@ def add_rows(root: str | Path, example: SyntheticStudy) -> list[str]:
     with (root / "references.bib").open("a", encoding="utf-8") as handle:
         handle.write("\n" + example.bibtex)
     added.append("references.bib: 1 entry")
+    added += _add_certainty(root, example)
     return added
+
+
+def _add_certainty(root: Path, example: SyntheticStudy) -> list[str]:
+    """Add the example's certainty row (or its study to the existing one), then refill it."""
+    import csv
+    import io
+
+    from .certainty import fill_rows
+    from .data import load_all
+
+    path = root / "data" / "certainty.csv"
+    text = path.read_text(encoding="utf-8")
+    header = next(csv.reader(io.StringIO(text)))
+    rows = list(csv.DictReader(io.StringIO(text)))
+    new = {k: ("" if pd.isna(v) else str(v).lower() if k == "main" else str(v))
+           for k, v in example.certainty.iloc[0].items()}
+    mine = [r for r in rows if r["treatment_id"] == new["treatment_id"]
+            and r["rated_by"] == new["rated_by"]]
+    if mine:
+        mine[0]["studies"] = " ".join(dict.fromkeys(mine[0]["studies"].split()
+                                                    + new["studies"].split()))
+        what = "data/certainty.csv: 1 row updated"
+    else:
+        rows.append(new)
+        what = "data/certainty.csv: 1 row(s)"
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=header, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    path.write_text(out.getvalue(), encoding="utf-8")
+    evidence = load_all(root / "data", bib=root / "references.bib")
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=header, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(fill_rows(evidence, rows))
+    path.write_text(out.getvalue(), encoding="utf-8")
+    return [what]
 
 
 # ---------------------------------------------------------------- textbook example data

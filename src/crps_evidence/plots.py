@@ -36,7 +36,10 @@ _AXIS_LABELS = {
     "RD": "Risk difference",
 }
 
-CERTAINTY = ("not rated", "very low", "low", "moderate", "high")
+#: GRADE levels bottom to top, then the state drawn apart below them (not a rating).
+CERTAINTY = ("very low", "low", "moderate", "high")
+NO_STUDIES = "no studies found"
+_Y = {NO_STUDIES: -1.2, **{level: float(i) for i, level in enumerate(CERTAINTY)}}
 INVASIVENESS = (
     "0\nexercise,\nbehavioural",
     "1\nskin surface,\ntopical, chamber",
@@ -323,11 +326,12 @@ def evidence_map(summary: pd.DataFrame) -> Figure:
     Parameters
     ----------
     summary : pandas.DataFrame
-        Columns name, category, invasiveness (0-4), certainty (high, moderate, low,
-        very low or "not rated") and rct_participants (may be 0 or missing: smallest
-        marker). Treatments sharing a cell are spread side by side, in name order (in two
-        staggered rows when more than three share it). Each marker carries a number; the
-        key beside the plot gives the treatment's name, so names never overlap.
+        Columns name, category, invasiveness (0-4), certainty (high, moderate, low, very
+        low, or "no studies found", drawn apart below a dashed line because it is a state,
+        not a rating) and rct_participants (may be 0 or missing: smallest marker).
+        Treatments sharing a cell are spread side by side, in name order (in two staggered
+        rows when more than three share it). Each marker carries a number; the key beside
+        the plot gives the treatment's name, so names never overlap.
 
     Returns
     -------
@@ -342,14 +346,14 @@ def evidence_map(summary: pd.DataFrame) -> Figure:
     cols = ["name", "category", "invasiveness", "certainty", "rct_participants"]
     _require(summary, cols, "evidence_map")
     data = summary[cols].copy()
-    bad_y = sorted(set(data["certainty"]) - set(CERTAINTY))
+    bad_y = sorted(set(data["certainty"]) - set(_Y))
     inv = pd.to_numeric(data["invasiveness"], errors="coerce")
     if bad_y or not inv.isin(range(5)).all():
         raise AnalysisError(
-            f"evidence_map: certainty must be one of {CERTAINTY} (got {bad_y}) and "
+            f"evidence_map: certainty must be one of {tuple(_Y)} (got {bad_y}) and "
             "invasiveness an integer 0-4"
         )
-    data = data.assign(x=inv.astype(float), y=data["certainty"].map(CERTAINTY.index).astype(float))
+    data = data.assign(x=inv.astype(float), y=data["certainty"].map(_Y).astype(float))
     data = data.sort_values(["x", "y", "name"], kind="stable")
     cell = data["x"].astype(str) + "/" + data["y"].astype(str)
     data["x"] += _spread(cell, 0.8)
@@ -400,9 +404,10 @@ def evidence_map(summary: pd.DataFrame) -> Figure:
         ax.text(1.03, 0.46 - i * 0.5 / max(len(data), 12), f"{row.number:>2}  {row.name}",
                 transform=ax.transAxes, fontsize=7.5, va="top", gid="treatment-label")
     ax.set_xticks(range(5), INVASIVENESS, fontsize=8)
-    ax.set_yticks(range(len(CERTAINTY)), [c.capitalize() for c in CERTAINTY])
+    ax.set_yticks(list(_Y.values()), ["No studies\nfound"] + [c.capitalize() for c in CERTAINTY])
+    ax.axhline(-0.6, color="0.3", linestyle="--", linewidth=0.8, gid="no-studies-divider")
     ax.set_xlim(-0.6, 4.6)
-    ax.set_ylim(-0.6, len(CERTAINTY) - 0.4)
+    ax.set_ylim(-1.8, len(CERTAINTY) - 0.4)
     ax.grid(True, color="0.9", zorder=0)
     ax.set_xlabel("Invasiveness (ordinal)")
     ax.set_ylabel("GRADE certainty of evidence")
