@@ -31,6 +31,7 @@ from crps_evidence.conversions import (
     sd_from_se,
     se_from_ci,
     se_from_p,
+    se_from_t,
 )
 from crps_evidence.errors import AnalysisError
 from crps_evidence.synthesis import effect_sizes
@@ -53,6 +54,12 @@ def test_handbook_p_value_examples():
     assert critical_value(1 - 0.008, df=45) == pytest.approx(2.78, abs=5e-3)
     assert se_from_p(3.8, 0.008, df=45) == pytest.approx(1.37, abs=5e-3)
     assert se_from_p(-3.8, 0.008, df=45) == se_from_p(3.8, 0.008, df=45)
+
+
+def test_handbook_t_statistic_example():
+    assert se_from_t(3.8, 2.78) == pytest.approx(1.37, abs=5e-3)
+    with pytest.raises(AnalysisError, match="t statistic"):
+        se_from_t(1.0, 0.0)
 
 
 def test_sd_from_se():

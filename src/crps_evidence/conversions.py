@@ -35,6 +35,7 @@ __all__ = [
     "sd_from_se",
     "se_from_ci",
     "se_from_p",
+    "se_from_t",
 ]
 
 
@@ -88,6 +89,19 @@ def se_from_ci(low: float, high: float, level: float = 0.95, df: float | None = 
     if not high > low:
         raise AnalysisError(f"confidence interval [{low}, {high}] has no width")
     return (high - low) / (2 * critical_value(level, df))
+
+
+def se_from_t(effect: float, t: float) -> float:
+    """Standard error of an effect from its t (or z) statistic: ``|effect| / |t|``.
+
+    Examples
+    --------
+    >>> round(se_from_t(3.8, 2.78), 2)   # Handbook: 3.8 / 2.78 = 1.37
+    1.37
+    """
+    if not math.isfinite(t) or t == 0:
+        raise AnalysisError(f"a t statistic must be finite and non-zero; got {t!r}")
+    return abs(effect) / abs(t)
 
 
 def se_from_p(effect: float, p: float, df: float | None = None) -> float:
