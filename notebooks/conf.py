@@ -12,14 +12,16 @@ from another host.
 Environment variables
 ---------------------
 CRPS_REPOSITORY_URL
-    URL of the public git repository, used for the Binder / JupyterHub launch buttons and the
-    repository button. The default below is a deliberate placeholder: set the variable (or
-    replace the default) once the repository has its public home.
+    URL of the public git repository. Without it the book shows no repository button, no
+    issues button and no Binder / JupyterHub launch buttons (they would have nowhere to go),
+    and the About page tells readers to contact the maintainers listed in CITATION.cff.
+    With it, those buttons appear and the About page links to the repository's issues.
 CRPS_REPOSITORY_BRANCH
     Branch the launch buttons point at (default ``main``).
 CRPS_BINDERHUB_URL, CRPS_JUPYTERHUB_URL
     BinderHub (default ``https://mybinder.org``) and JupyterHub (default: none, so no
-    JupyterHub button) that the launch buttons open. An empty value removes the button.
+    JupyterHub button) that the launch buttons open, when a repository URL is set. An empty
+    value removes the button.
 """
 
 from __future__ import annotations
@@ -70,16 +72,18 @@ NOTICE = (
     "Talk to your own clinicians before changing treatment."
 )
 
-# Placeholder on purpose (not a real repository): override with CRPS_REPOSITORY_URL.
-PLACEHOLDER_REPOSITORY_URL = "https://github.com/REPLACE-WITH-OWNER/REPLACE-WITH-REPOSITORY"
-repository_url = os.environ.get("CRPS_REPOSITORY_URL", "").strip() or PLACEHOLDER_REPOSITORY_URL
+# No default: a book without a configured repository shows no repository or launch buttons.
+repository_url = os.environ.get("CRPS_REPOSITORY_URL", "").strip().rstrip("/")
 repository_branch = os.environ.get("CRPS_REPOSITORY_BRANCH", "").strip() or "main"
 binderhub_url = os.environ.get("CRPS_BINDERHUB_URL", "https://mybinder.org").strip()
 jupyterhub_url = os.environ.get("CRPS_JUPYTERHUB_URL", "").strip()
 
 # -- General configuration ----------------------------------------------------------------
+# Local extensions (notebooks/_ext): fold code inputs for readers.
+sys.path.insert(0, str(HERE / "_ext"))
 extensions = [
     "myst_nb",
+    "crps_fold_code",
     "sphinxcontrib.bibtex",
     "sphinx_exercise",
     # Makes `{solution}` with `:class: dropdown` (and `dropdown` admonitions) fold away.
@@ -219,11 +223,14 @@ html_search_language = "en"
 # pydata-sphinx-theme 0.20 logs "Got invalid theme mode" in the console when no mode is set.
 html_context = {"default_mode": "auto"}
 
-launch_buttons: dict[str, str] = {"notebook_interface": "jupyterlab"}
-if binderhub_url:
-    launch_buttons["binderhub_url"] = binderhub_url
-if jupyterhub_url:
-    launch_buttons["jupyterhub_url"] = jupyterhub_url
+# Launch buttons need a repository to launch from; without one there are none at all.
+launch_buttons: dict[str, str] = {}
+if repository_url:
+    launch_buttons["notebook_interface"] = "jupyterlab"
+    if binderhub_url:
+        launch_buttons["binderhub_url"] = binderhub_url
+    if jupyterhub_url:
+        launch_buttons["jupyterhub_url"] = jupyterhub_url
 
 html_theme_options = {
     # The notice sits in the announcement bar at the top of every page, search included.
@@ -232,7 +239,9 @@ html_theme_options = {
     "repository_branch": repository_branch,
     "path_to_docs": "notebooks",
     "use_download_button": True,
-    "use_repository_button": True,
+    "use_repository_button": bool(repository_url),
+    "use_issues_button": bool(repository_url),
+    "use_edit_page_button": False,
     "use_fullscreen_button": False,
     "launch_buttons": launch_buttons,
     "home_page_in_toc": True,
