@@ -10,6 +10,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from .data import Evidence
+from .display import ReaderTable, reader_table
 
 RANDOMISED = ("parallel RCT", "crossover RCT")
 CERTAINTY_ORDER = ["high", "moderate", "low", "very low", "not rated"]
@@ -94,7 +95,7 @@ def _results_phrase(row: pd.Series) -> str:
     return "; ".join(parts) if parts else "no randomised trial"
 
 
-def evidence_table(evidence: Evidence) -> pd.DataFrame:
+def evidence_table(evidence: Evidence) -> ReaderTable:
     """Every treatment side by side, worded for readers (the evidence overview's table).
 
     Sub-modalities are listed under their own name with the treatment they belong to, and
@@ -107,11 +108,12 @@ def evidence_table(evidence: Evidence) -> pd.DataFrame:
 
     Returns
     -------
-    pandas.DataFrame
+    ReaderTable
         Columns ``Treatment, Part of, Invasiveness, Access, Certainty (GRADE), RCTs,
         RCT participants, Primary results of the RCTs, Other studies, Notebook``, in the
         order of ``treatments.csv``. *RCT participants* adds, in brackets, how many trials
         have no verified size; *Primary results of the RCTs* counts each direction.
+        Displayed as a table for readers, each treatment linking to its notebook.
 
     Examples
     --------
@@ -127,7 +129,7 @@ def evidence_table(evidence: Evidence) -> pd.DataFrame:
                                      if row.rcts_size_unknown else "")
         for row in summary.itertuples()
     ]
-    return pd.DataFrame({
+    table = pd.DataFrame({
         "Treatment": summary["name"],
         "Part of": summary["parent"].map(names).fillna("").to_numpy(),
         "Invasiveness": summary["invasiveness"].map(INVASIVENESS_WORDS).to_numpy(),
@@ -139,14 +141,15 @@ def evidence_table(evidence: Evidence) -> pd.DataFrame:
         "Other studies": summary["other_studies"].to_numpy(),
         "Notebook": evidence.treatments["notebook"].fillna("").to_numpy(),
     })
+    return reader_table(table, links={"Treatment": "Notebook"})
 
 
-def certainty_counts(evidence: Evidence) -> pd.DataFrame:
+def certainty_counts(evidence: Evidence) -> ReaderTable:
     """How many treatments (and sub-modalities) carry each GRADE certainty rating.
 
     Returns
     -------
-    pandas.DataFrame
+    ReaderTable
         Columns ``Certainty (GRADE)`` and ``Treatments`` (the count), in the order
         high, moderate, low, very low, not rated; ratings no treatment has are kept with 0.
 
@@ -157,10 +160,10 @@ def certainty_counts(evidence: Evidence) -> pd.DataFrame:
     True
     """
     counts = evidence.treatments["certainty"].value_counts()
-    return pd.DataFrame({
+    return reader_table(pd.DataFrame({
         "Certainty (GRADE)": CERTAINTY_ORDER,
         "Treatments": [int(counts.get(level, 0)) for level in CERTAINTY_ORDER],
-    })
+    }))
 
 
 # ------------------------------------------------------------------------ pooling status
@@ -222,7 +225,7 @@ def main_effects(evidence: Evidence, treatment_id: str, domain: str = "pain",
 
 
 def pooling_status(evidence: Evidence, measures: tuple[str, ...] = ("MD", "SMD")
-                   ) -> pd.DataFrame:
+                   ) -> ReaderTable:
     """Try to pool every treatment's trials and report, through the package, what happened.
 
     For each top-level treatment, outcome domain and effect measure with at least one
@@ -239,9 +242,9 @@ def pooling_status(evidence: Evidence, measures: tuple[str, ...] = ("MD", "SMD")
 
     Returns
     -------
-    pandas.DataFrame
+    ReaderTable
         Columns ``Treatment, Domain, Measure, Studies with outcome rows, Usable effects,
-        Pooled?, Reason``.
+        Pooled?, Reason`` (displayed as a table for readers).
 
     Examples
     --------
@@ -281,7 +284,7 @@ def pooling_status(evidence: Evidence, measures: tuple[str, ...] = ("MD", "SMD")
                     "Pooled?": pooled,
                     "Reason": reason,
                 })
-    return pd.DataFrame(records)
+    return reader_table(pd.DataFrame(records))
 
 
 def forest_figure(evidence: Evidence, treatment_id: str, domain: str = "pain",
