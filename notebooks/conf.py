@@ -79,11 +79,13 @@ binderhub_url = os.environ.get("CRPS_BINDERHUB_URL", "https://mybinder.org").str
 jupyterhub_url = os.environ.get("CRPS_JUPYTERHUB_URL", "").strip()
 
 # -- General configuration ----------------------------------------------------------------
-# Local extensions (notebooks/_ext): fold code inputs for readers.
+# Local extensions (notebooks/_ext): fold code inputs for readers; links from HTML outputs
+# to notebooks point at their pages.
 sys.path.insert(0, str(HERE / "_ext"))
 extensions = [
     "myst_nb",
     "crps_fold_code",
+    "crps_notebook_links",
     "sphinxcontrib.bibtex",
     "sphinx_exercise",
     # Makes `{solution}` with `:class: dropdown` (and `dropdown` admonitions) fold away.
