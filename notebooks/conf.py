@@ -28,31 +28,8 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-
-import pybtex.plugin
-import sphinxcontrib.bibtex.plugin
-from pybtex.richtext import Text
-from pybtex.style import FormattedEntry
-from pybtex.style.formatting import toplevel
-from pybtex.style.formatting.unsrt import Style as UnsrtStyle
-from pybtex.style.template import (
-    FieldIsMissing,
-    Node,
-    first_of,
-    node,
-    optional,
-    optional_field,
-    sentence,
-    tag,
-)
-from pybtex.style.template import (
-    field as bib_field,
-)
-from sphinxcontrib.bibtex.style.referencing import BracketStyle, PersonStyle
-from sphinxcontrib.bibtex.style.referencing.author_year import AuthorYearReferenceStyle
 
 # Build speed: myst-nb imports nbformat -> jsonschema, whose optional IRI format checker
 # (package rfc3987_syntax) compiles about 40 Lark grammars on import: about 3 s of every build,
@@ -61,6 +38,9 @@ sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+# Local extensions and styles (notebooks/_ext): fold code inputs for readers, point links
+# from HTML outputs to notebooks at their pages, citation and bibliography styles.
+sys.path.insert(0, str(HERE / "_ext"))
 
 # -- Project information ------------------------------------------------------------------
 project = "CRPS treatment evidence notebooks"
@@ -79,9 +59,6 @@ binderhub_url = os.environ.get("CRPS_BINDERHUB_URL", "https://mybinder.org").str
 jupyterhub_url = os.environ.get("CRPS_JUPYTERHUB_URL", "").strip()
 
 # -- General configuration ----------------------------------------------------------------
-# Local extensions (notebooks/_ext): fold code inputs for readers; links from HTML outputs
-# to notebooks point at their pages.
-sys.path.insert(0, str(HERE / "_ext"))
 extensions = [
     "myst_nb",
     "crps_fold_code",
@@ -131,76 +108,14 @@ nb_merge_streams = True
 nb_remove_code_source = False
 
 # -- Bibliography -------------------------------------------------------------------------
-# The project's rule is to leave out any bibliographic field that was not seen in a source, so
-# an entry may lack its author, journal, year or even its title. pybtex's "plain" style
-# refuses such entries (a -W error) and sphinxcontrib-bibtex's author-year citations crash
-# when an entry has no author, editor and title. The two styles below render whatever fields
-# an entry has instead; the data tests, not the book build, report incomplete entries.
+# One style for every citation and reference, from the package (notebooks/_ext/crps_bibstyle.py):
+# in the text "(Kemler et al., 2000)", named by authors, else organisation, title or identifier
+# (never the citation key, never "n.d."); on the bibliography page the same reference text as
+# each notebook's own list, with DOI and PubMed links, sorted by the cited name. An incomplete
+# entry renders with what it has; the data tests, not the book build, report missing fields.
+import crps_bibstyle  # noqa: E402  (registers the pybtex and sphinxcontrib-bibtex styles)
 
-
-@dataclass
-class _TolerantPersonStyle(PersonStyle):
-    """Author, else editor, else title, else the citation key (never a crash)."""
-
-    def author_or_editor_or_title(self, full: bool) -> Node:
-        return first_of[
-            optional[self.names("author", full=full)],
-            optional[self.names("editor", full=full)],
-            optional[tag("em")[bib_field("title")]],
-            _citation_key,
-        ]
-
-
-@node
-def _citation_key(children, data):
-    assert not children
-    return Text(data["entry"].key)
-
-
-@dataclass
-class _CrpsAuthorYearStyle(AuthorYearReferenceStyle):
-    """Author-year citations in round brackets: (Author et al., 2009), Author et al. (2009)."""
-
-    bracket_textual: BracketStyle = field(default_factory=lambda: BracketStyle(left="(", right=")"))
-    bracket_parenthetical: BracketStyle = field(
-        default_factory=lambda: BracketStyle(left="(", right=")")
-    )
-    person: PersonStyle = field(default_factory=_TolerantPersonStyle)
-
-
-class _CrpsBibliographyStyle(UnsrtStyle):
-    """pybtex "plain" (sorted by author, year, title); incomplete entries keep what they have."""
-
-    default_sorting_style = "author_year_title"
-
-    def format_title(self, e, which_field, as_sentence=True):
-        # Keep titles as written in references.bib: pybtex's sentence-casing turns acronyms
-        # such as TENS, NHS, CRPS or IVIG into lower case unless every one is braced.
-        formatted_title = bib_field(which_field)
-        return sentence[formatted_title] if as_sentence else formatted_title
-
-    def format_entry(self, label, entry, bib_data=None):
-        try:
-            return super().format_entry(label, entry, bib_data=bib_data)
-        except FieldIsMissing:
-            template = toplevel[
-                optional[sentence[self.format_names("author", as_sentence=False)]],
-                optional[self.format_title(entry, "title")],
-                optional[sentence[tag("em")[bib_field("journal")]]],
-                optional[sentence[bib_field("publisher")]],
-                optional[sentence[bib_field("year")]],
-                sentence[optional_field("note")],
-                self.format_web_refs(entry),
-            ]
-            text = template.format_data({"entry": entry, "style": self, "bib_data": bib_data})
-            return FormattedEntry(entry.key, text, label)
-
-
-pybtex.plugin.register_plugin("pybtex.style.formatting", "crps", _CrpsBibliographyStyle, True)
-sphinxcontrib.bibtex.plugin.register_plugin(
-    "sphinxcontrib.bibtex.style.referencing", "crps_author_year", _CrpsAuthorYearStyle, True
-)
-
+crps_bibstyle.use(ROOT / "references.bib")
 bibtex_bibfiles = ["../references.bib"]
 bibtex_default_style = "crps"
 bibtex_reference_style = "crps_author_year"
