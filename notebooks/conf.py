@@ -52,6 +52,8 @@ NOTICE = (
     "Talk to your own clinicians before changing treatment."
 )
 
+from crps_about import about_page_substitutions  # noqa: E402
+
 # No default: a book without a configured repository shows no repository or launch buttons.
 repository_url = os.environ.get("CRPS_REPOSITORY_URL", "").strip().rstrip("/")
 repository_branch = os.environ.get("CRPS_REPOSITORY_BRANCH", "").strip() or "main"
@@ -79,6 +81,7 @@ exclude_patterns = [
     "_build",
     "**.ipynb_checkpoints",
     "README.md",
+    "_includes",
     "**/*.py",
     "_templates",
     "Thumbs.db",
@@ -99,7 +102,10 @@ myst_enable_extensions = [
     "substitution",
 ]
 myst_heading_anchors = 3
-myst_substitutions = {"notice": NOTICE}
+myst_substitutions = {
+    "notice": NOTICE,
+    **about_page_substitutions(ROOT, HERE, repository_url),
+}
 
 # Render the stored, nbval-checked outputs; never execute at build time.
 nb_execution_mode = "off"

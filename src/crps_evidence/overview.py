@@ -166,6 +166,96 @@ def certainty_counts(evidence: Evidence) -> ReaderTable:
     }))
 
 
+# ------------------------------------------------------------------ the landing-page table
+
+#: Plain words for each ``treatments.category`` (the landing table's "What it is").
+CATEGORY_WORDS = {
+    "medication": "a medicine",
+    "infusion": "a medicine given into a vein over hours or days",
+    "apheresis": "blood plasma removed and replaced outside the body",
+    "rehabilitation": "exercise and movement therapy",
+    "injection": "an injection near nerves",
+    "topical": "a cream applied to the skin",
+    "external device": "a device used on the skin",
+    "implanted device": "a device implanted in the body",
+    "chamber": "breathing oxygen in a pressure chamber",
+}
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def _trials_found(row: pd.Series) -> str:
+    """What the randomised trials found, in words, e.g. "2 randomised trials: 1 found ..."."""
+    if not row["rcts"]:
+        other = row["other_studies"]
+        return ("No studies found" if not other else
+                f"No randomised trial; {_count(other, 'other study', 'other studies')}")
+    parts = [f"{row['favours_treatment']} found a benefit" if row["favours_treatment"] else "",
+             f"{row['no_difference']} found no difference" if row["no_difference"] else "",
+             f"{row['favours_control']} favoured the comparison" if row["favours_control"]
+             else ""]
+    unclear = row["rcts"] - row["favours_treatment"] - row["no_difference"] \
+        - row["favours_control"]
+    parts.append(f"{unclear} with no clear main result" if unclear else "")
+    trials = _count(row["rcts"], "randomised trial", "randomised trials")
+    return f"{trials}: " + "; ".join(p for p in parts if p)
+
+
+def _first_sentence(text: object) -> object:
+    if pd.isna(text):
+        return pd.NA
+    sentence = str(text).split(". ")[0].strip()
+    return sentence if sentence.endswith(".") else sentence + "."
+
+
+def landing_table(evidence: Evidence) -> ReaderTable:
+    """One row per treatment for the book's home page, in plain words.
+
+    A first version from ``treatments.csv`` and the study counts; the wording is expected
+    to be refined (for example from ``data/certainty.csv``). Sub-modalities have rows of
+    their own, and their studies are counted once (``roll_up=False``).
+
+    Parameters
+    ----------
+    evidence : Evidence
+        From :func:`crps_evidence.load_all`.
+
+    Returns
+    -------
+    ReaderTable
+        Columns ``Treatment, What it is, Certainty, What the trials found, Main risks,
+        Access, Notebook`` in the order of ``treatments.csv``; ``Notebook`` is the page each
+        treatment links to (displayed as the link of ``Treatment``, not as a column).
+
+    Examples
+    --------
+    >>> from crps_evidence import load_all
+    >>> table = landing_table(load_all())
+    >>> list(table.columns)[:3], len(table) == len(load_all().treatments)
+    (['Treatment', 'What it is', 'Certainty'], True)
+    """
+    treatments = evidence.treatments.reset_index(drop=True)
+    summary = treatment_summary(evidence, roll_up=False)
+    names = dict(zip(treatments["id"], treatments["name"], strict=True))
+    what = treatments["category"].map(CATEGORY_WORDS).fillna(treatments["category"])
+    part_of = treatments["parent"].map(names)
+    what = [f"{w} (part of {p})" if isinstance(p, str) else w
+            for w, p in zip(what, part_of, strict=True)]
+    table = pd.DataFrame({
+        "Treatment": treatments["name"],
+        "What it is": [w[0].upper() + w[1:] for w in what],
+        "Certainty": treatments["certainty"].to_numpy(),
+        "What the trials found": [_trials_found(r) for _, r in summary.iterrows()],
+        "Main risks": treatments["main_adverse_events"].map(_first_sentence).to_numpy(),
+        "Access": treatments["access"].str.capitalize().to_numpy(),
+        "Notebook": treatments["notebook"].to_numpy(),
+    })
+    return reader_table(table, links={"Treatment": "Notebook"}, missing="not reported",
+                        caption="Every treatment in the collection")
+
+
 # ------------------------------------------------------------------------ pooling status
 
 
