@@ -491,7 +491,7 @@ def evidence_timeline(studies: pd.DataFrame) -> Figure:
     designs += sorted(set(data["design"]) - set(DESIGNS))
     data["group"] = data["design"].map({d: i for i, d in enumerate(designs)})
     data = data.sort_values(["group", "year", "label"], kind="stable").reset_index(drop=True)
-    data["area"] = _areas(data["n"], 30, 260)
+    data["area"] = _areas(data["n"], 30, 300)
 
     # Rows from the top: a heading row per design, then one row per study.
     headings, rows, y = [], [], 0.0
@@ -502,7 +502,7 @@ def evidence_timeline(studies: pd.DataFrame) -> Figure:
         y += len(members) + 1.4
     data["y"] = rows
 
-    fig = Figure(figsize=(5.0, 1.9 + 0.3 * len(data) + 0.3 * len(designs)), layout="constrained")
+    fig = Figure(figsize=(5.0, 2.0 + 0.33 * len(data) + 0.33 * len(designs)), layout="constrained")
     ax = fig.add_subplot()
     for result, (text, marker, face, hatch) in _RESULT_STYLE.items():
         chosen = data[data["primary_result"] == result]
@@ -514,23 +514,23 @@ def evidence_timeline(studies: pd.DataFrame) -> Figure:
     lo, hi = data["year"].min(), data["year"].max()
     for top, design, count in headings:
         ax.axhspan(top - 0.45, top + 0.45, color="0.93", zorder=0, lw=0)
-        ax.text(lo - 1.4, top, f"{design[0].upper()}{design[1:]} ({count})", fontsize=10.5,
+        ax.text(lo - 1.9, top, f"{design[0].upper()}{design[1:]} ({count})", fontsize=12,
                 fontweight="bold", va="center", ha="left", gid="design-label", zorder=4)
-    ax.set_yticks(list(data["y"]), [_short_label(v) for v in data["label"]], fontsize=10.5)
+    ax.set_yticks(list(data["y"]), [_short_label(v) for v in data["label"]], fontsize=12)
     ax.tick_params(axis="y", length=0)
     ax.set_ylim(y - 1.4 + 0.6, -0.6)
-    ax.set_xlim(lo - 1.5, hi + 1.5)
+    ax.set_xlim(lo - 2, hi + 2)
     ax.xaxis.get_major_locator().set_params(integer=True, nbins=5)  # type: ignore[attr-defined]
-    ax.tick_params(axis="x", labelsize=10, top=True, labeltop=len(data) > 6)
+    ax.tick_params(axis="x", labelsize=11, top=True, labeltop=len(data) > 6)
     ax.grid(True, axis="x", color="0.85", zorder=0)
     for side in ("left", "right"):
         ax.spines[side].set_visible(False)
-    ax.set_xlabel("Year of publication", fontsize=10.5)
+    ax.set_xlabel("Year of publication", fontsize=12)
     handles, labels = ax.get_legend_handles_labels()
-    legend = fig.legend(handles, labels, loc="outside lower center", ncols=2, fontsize=10,
+    legend = fig.legend(handles, labels, loc="outside lower center", ncols=2, fontsize=11,
                         frameon=False,
                         title="Primary result (bigger marker: more participants)",
-                        title_fontsize=10)
+                        title_fontsize=11)
     for handle in legend.legend_handles:
         handle.set_sizes([70])  # type: ignore[union-attr]
     return fig
