@@ -137,6 +137,7 @@ def test_register_formatter_renders_every_dataframe(monkeypatch, frame) -> None:
     html = formatter(frame)
     assert html.startswith('<div class="crps-table-wrap"') and "favours_treatment" in html
     assert "crps-table--stack" not in html  # plain frames scroll; their values stay raw
+    assert "crps-table--raw" in html and "crps-table--raw" not in to_html(frame)
     assert formatter(reader_table(frame, missing="n/a")).count("n/a") == 4
     assert display.register_formatter(enable=False) is True
     assert "dataframe" in formatter(frame)

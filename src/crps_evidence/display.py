@@ -157,6 +157,7 @@ def to_html(
     caption: str | None = None,
     layout: Layout = "auto",
     booleans: tuple[str, str] | None = ("yes", "no"),
+    raw: bool = False,
 ) -> str:
     """Render a DataFrame as clean, deterministic HTML for readers.
 
@@ -183,6 +184,9 @@ def to_html(
         than three columns.
     booleans : tuple of str or None
         Words for True and False (default "yes", "no"); ``None`` keeps ``True``/``False``.
+    raw : bool
+        Mark the table ``crps-table--raw``: data shown as stored (ids, codes) for people
+        writing code, as opposed to a table worded for readers.
 
     Returns
     -------
@@ -210,7 +214,8 @@ def to_html(
     hidden = set(links.values()) - set(links)
     shown = [c for c in frame.columns if c not in hidden]
     stack = layout == "stack" or (layout == "auto" and len(shown) > STACK_ABOVE_COLUMNS)
-    classes = "crps-table crps-table--stack" if stack else "crps-table"
+    classes = "crps-table" + (" crps-table--stack" if stack else "") + (
+        " crps-table--raw" if raw else "")
     heads = [_html.escape(_header(c)) for c in shown]
     numeric = {c for c in shown if _is_number_column(frame[c]) and c not in labels}
     name = caption or "Table: " + ", ".join(_header(c) for c in shown[:3])
@@ -296,14 +301,15 @@ def reader_table(frame: pd.DataFrame, **options: Any) -> ReaderTable:
 def _format_any(frame: pd.DataFrame) -> str:
     if isinstance(frame, ReaderTable):
         return frame._repr_html_()
-    return to_html(frame, booleans=None, layout="scroll")
+    return to_html(frame, booleans=None, layout="scroll", raw=True)
 
 
 def register_formatter(enable: bool = True) -> bool:
     """Display every DataFrame in the running IPython kernel with :func:`to_html`.
 
-    Plain DataFrames keep their values as they are (``True``, codes) and scroll rather
-    than stack; :class:`ReaderTable` objects use their own options.
+    Plain DataFrames keep their values as they are (``True``, codes, ids), scroll rather
+    than stack and are marked ``crps-table--raw``; :class:`ReaderTable` objects use their
+    own options.
 
     Parameters
     ----------
