@@ -192,3 +192,11 @@ def test_read_records_table_uses_the_reader_layout() -> None:
     html = nb._records_html(records)
     assert '<a href="https://example.org/r">registry page</a>' in html
     assert "(none shown)" in html and "crps-table" in html
+
+
+def test_registry_codes_are_worded() -> None:
+    snapshot = pd.DataFrame({"nct_id": ["NCT1"], "status": ["NOT_YET_RECRUITING"],
+                             "phase": ["NA"], "enrollment_type": ["ESTIMATED"]})
+    html = to_html(snapshot, labels=nb._registry_words(snapshot))
+    assert "not yet recruiting" in html and "not applicable" in html and "estimated" in html
+    assert "NOT_YET_RECRUITING" not in html

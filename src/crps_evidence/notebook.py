@@ -247,6 +247,17 @@ def _records_html(records: pd.DataFrame) -> str:
     return to_html(table, missing="(none shown)", links={"Page read": "url"})
 
 
+def _registry_words(table: pd.DataFrame) -> dict[str, dict[str, str]]:
+    """ClinicalTrials.gov codes in words: NOT_YET_RECRUITING -> not yet recruiting."""
+    def words(code: object) -> str:
+        if code == "NA":
+            return "not applicable"
+        return str(code).replace("_", " ").replace("PHASE", "phase ").lower().strip()
+
+    columns = [c for c in ("status", "phase", "enrollment_type") if c in table]
+    return {c: {code: words(code) for code in table[c].dropna().unique()} for c in columns}
+
+
 def trials_table(treatment_id: str) -> ReaderTable | HTML | Markdown:
     """Ongoing and recent trials: a registry snapshot, else registrations read by hand.
 
@@ -262,7 +273,7 @@ def trials_table(treatment_id: str) -> ReaderTable | HTML | Markdown:
             f"Registry records fetched {table.attrs.get('fetched', '(date unknown)')} for the "
             f"query `{table.attrs.get('query', '')}`: registrations, not results; read each "
             "record before citing it."))
-        return reader_table(table)
+        return reader_table(table, labels=_registry_words(table))
     records = read_records(treatment_id)
     refresh = f"`crps-evidence trials {treatment_id} --refresh`"
     if records.empty:
