@@ -241,7 +241,7 @@ def landing_table(evidence: Evidence) -> ReaderTable:
     names = dict(zip(treatments["id"], treatments["name"], strict=True))
     what = treatments["category"].map(CATEGORY_WORDS).fillna(treatments["category"])
     part_of = treatments["parent"].map(names)
-    what = [f"{w} (part of {p})" if isinstance(p, str) else w
+    what = [f"{w} (covered on the {p} page)" if isinstance(p, str) else w
             for w, p in zip(what, part_of, strict=True)]
     table = pd.DataFrame({
         "Treatment": treatments["name"],
