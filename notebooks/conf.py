@@ -12,45 +12,24 @@ from another host.
 Environment variables
 ---------------------
 CRPS_REPOSITORY_URL
-    URL of the public git repository, used for the Binder / JupyterHub launch buttons and the
-    repository button. The default below is a deliberate placeholder: set the variable (or
-    replace the default) once the repository has its public home.
+    URL of the public git repository. Without it the book shows no repository button, no
+    issues button and no Binder / JupyterHub launch buttons (they would have nowhere to go),
+    and the About page tells readers to contact the maintainers listed in CITATION.cff.
+    With it, those buttons appear and the About page links to the repository's issues.
 CRPS_REPOSITORY_BRANCH
     Branch the launch buttons point at (default ``main``).
 CRPS_BINDERHUB_URL, CRPS_JUPYTERHUB_URL
     BinderHub (default ``https://mybinder.org``) and JupyterHub (default: none, so no
-    JupyterHub button) that the launch buttons open. An empty value removes the button.
+    JupyterHub button) that the launch buttons open, when a repository URL is set. An empty
+    value removes the button.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-
-import pybtex.plugin
-import sphinxcontrib.bibtex.plugin
-from pybtex.richtext import Text
-from pybtex.style import FormattedEntry
-from pybtex.style.formatting import toplevel
-from pybtex.style.formatting.unsrt import Style as UnsrtStyle
-from pybtex.style.template import (
-    FieldIsMissing,
-    Node,
-    first_of,
-    node,
-    optional,
-    optional_field,
-    sentence,
-    tag,
-)
-from pybtex.style.template import (
-    field as bib_field,
-)
-from sphinxcontrib.bibtex.style.referencing import BracketStyle, PersonStyle
-from sphinxcontrib.bibtex.style.referencing.author_year import AuthorYearReferenceStyle
 
 # Build speed: myst-nb imports nbformat -> jsonschema, whose optional IRI format checker
 # (package rfc3987_syntax) compiles about 40 Lark grammars on import: about 3 s of every build,
@@ -59,6 +38,9 @@ sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+# Local extensions and styles (notebooks/_ext): fold code inputs for readers, point links
+# from HTML outputs to notebooks at their pages, citation and bibliography styles.
+sys.path.insert(0, str(HERE / "_ext"))
 
 # -- Project information ------------------------------------------------------------------
 project = "CRPS treatment evidence notebooks"
@@ -70,9 +52,10 @@ NOTICE = (
     "Talk to your own clinicians before changing treatment."
 )
 
-# Placeholder on purpose (not a real repository): override with CRPS_REPOSITORY_URL.
-PLACEHOLDER_REPOSITORY_URL = "https://github.com/REPLACE-WITH-OWNER/REPLACE-WITH-REPOSITORY"
-repository_url = os.environ.get("CRPS_REPOSITORY_URL", "").strip() or PLACEHOLDER_REPOSITORY_URL
+from crps_about import about_page_substitutions  # noqa: E402
+
+# No default: a book without a configured repository shows no repository or launch buttons.
+repository_url = os.environ.get("CRPS_REPOSITORY_URL", "").strip().rstrip("/")
 repository_branch = os.environ.get("CRPS_REPOSITORY_BRANCH", "").strip() or "main"
 binderhub_url = os.environ.get("CRPS_BINDERHUB_URL", "https://mybinder.org").strip()
 jupyterhub_url = os.environ.get("CRPS_JUPYTERHUB_URL", "").strip()
@@ -80,6 +63,8 @@ jupyterhub_url = os.environ.get("CRPS_JUPYTERHUB_URL", "").strip()
 # -- General configuration ----------------------------------------------------------------
 extensions = [
     "myst_nb",
+    "crps_fold_code",
+    "crps_notebook_links",
     "sphinxcontrib.bibtex",
     "sphinx_exercise",
     # Makes `{solution}` with `:class: dropdown` (and `dropdown` admonitions) fold away.
@@ -96,6 +81,7 @@ exclude_patterns = [
     "_build",
     "**.ipynb_checkpoints",
     "README.md",
+    "_includes",
     "**/*.py",
     "_templates",
     "Thumbs.db",
@@ -116,7 +102,10 @@ myst_enable_extensions = [
     "substitution",
 ]
 myst_heading_anchors = 3
-myst_substitutions = {"notice": NOTICE}
+myst_substitutions = {
+    "notice": NOTICE,
+    **about_page_substitutions(ROOT, HERE, repository_url),
+}
 
 # Render the stored, nbval-checked outputs; never execute at build time.
 nb_execution_mode = "off"
@@ -125,76 +114,14 @@ nb_merge_streams = True
 nb_remove_code_source = False
 
 # -- Bibliography -------------------------------------------------------------------------
-# The project's rule is to leave out any bibliographic field that was not seen in a source, so
-# an entry may lack its author, journal, year or even its title. pybtex's "plain" style
-# refuses such entries (a -W error) and sphinxcontrib-bibtex's author-year citations crash
-# when an entry has no author, editor and title. The two styles below render whatever fields
-# an entry has instead; the data tests, not the book build, report incomplete entries.
+# One style for every citation and reference, from the package (notebooks/_ext/crps_bibstyle.py):
+# in the text "(Kemler et al., 2000)", named by authors, else organisation, title or identifier
+# (never the citation key, never "n.d."); on the bibliography page the same reference text as
+# each notebook's own list, with DOI and PubMed links, sorted by the cited name. An incomplete
+# entry renders with what it has; the data tests, not the book build, report missing fields.
+import crps_bibstyle  # noqa: E402  (registers the pybtex and sphinxcontrib-bibtex styles)
 
-
-@dataclass
-class _TolerantPersonStyle(PersonStyle):
-    """Author, else editor, else title, else the citation key (never a crash)."""
-
-    def author_or_editor_or_title(self, full: bool) -> Node:
-        return first_of[
-            optional[self.names("author", full=full)],
-            optional[self.names("editor", full=full)],
-            optional[tag("em")[bib_field("title")]],
-            _citation_key,
-        ]
-
-
-@node
-def _citation_key(children, data):
-    assert not children
-    return Text(data["entry"].key)
-
-
-@dataclass
-class _CrpsAuthorYearStyle(AuthorYearReferenceStyle):
-    """Author-year citations in round brackets: (Author et al., 2009), Author et al. (2009)."""
-
-    bracket_textual: BracketStyle = field(default_factory=lambda: BracketStyle(left="(", right=")"))
-    bracket_parenthetical: BracketStyle = field(
-        default_factory=lambda: BracketStyle(left="(", right=")")
-    )
-    person: PersonStyle = field(default_factory=_TolerantPersonStyle)
-
-
-class _CrpsBibliographyStyle(UnsrtStyle):
-    """pybtex "plain" (sorted by author, year, title); incomplete entries keep what they have."""
-
-    default_sorting_style = "author_year_title"
-
-    def format_title(self, e, which_field, as_sentence=True):
-        # Keep titles as written in references.bib: pybtex's sentence-casing turns acronyms
-        # such as TENS, NHS, CRPS or IVIG into lower case unless every one is braced.
-        formatted_title = bib_field(which_field)
-        return sentence[formatted_title] if as_sentence else formatted_title
-
-    def format_entry(self, label, entry, bib_data=None):
-        try:
-            return super().format_entry(label, entry, bib_data=bib_data)
-        except FieldIsMissing:
-            template = toplevel[
-                optional[sentence[self.format_names("author", as_sentence=False)]],
-                optional[self.format_title(entry, "title")],
-                optional[sentence[tag("em")[bib_field("journal")]]],
-                optional[sentence[bib_field("publisher")]],
-                optional[sentence[bib_field("year")]],
-                sentence[optional_field("note")],
-                self.format_web_refs(entry),
-            ]
-            text = template.format_data({"entry": entry, "style": self, "bib_data": bib_data})
-            return FormattedEntry(entry.key, text, label)
-
-
-pybtex.plugin.register_plugin("pybtex.style.formatting", "crps", _CrpsBibliographyStyle, True)
-sphinxcontrib.bibtex.plugin.register_plugin(
-    "sphinxcontrib.bibtex.style.referencing", "crps_author_year", _CrpsAuthorYearStyle, True
-)
-
+crps_bibstyle.use(ROOT / "references.bib")
 bibtex_bibfiles = ["../references.bib"]
 bibtex_default_style = "crps"
 bibtex_reference_style = "crps_author_year"
@@ -219,11 +146,14 @@ html_search_language = "en"
 # pydata-sphinx-theme 0.20 logs "Got invalid theme mode" in the console when no mode is set.
 html_context = {"default_mode": "auto"}
 
-launch_buttons: dict[str, str] = {"notebook_interface": "jupyterlab"}
-if binderhub_url:
-    launch_buttons["binderhub_url"] = binderhub_url
-if jupyterhub_url:
-    launch_buttons["jupyterhub_url"] = jupyterhub_url
+# Launch buttons need a repository to launch from; without one there are none at all.
+launch_buttons: dict[str, str] = {}
+if repository_url:
+    launch_buttons["notebook_interface"] = "jupyterlab"
+    if binderhub_url:
+        launch_buttons["binderhub_url"] = binderhub_url
+    if jupyterhub_url:
+        launch_buttons["jupyterhub_url"] = jupyterhub_url
 
 html_theme_options = {
     # The notice sits in the announcement bar at the top of every page, search included.
@@ -232,7 +162,9 @@ html_theme_options = {
     "repository_branch": repository_branch,
     "path_to_docs": "notebooks",
     "use_download_button": True,
-    "use_repository_button": True,
+    "use_repository_button": bool(repository_url),
+    "use_issues_button": bool(repository_url),
+    "use_edit_page_button": False,
     "use_fullscreen_button": False,
     "launch_buttons": launch_buttons,
     "home_page_in_toc": True,

@@ -1,12 +1,22 @@
 #!/usr/bin/env python3
-"""Generate the book's home page and the notebooks' contents list from the notebook titles.
+"""Generate the book's home page and the notebooks' contents list from the notebooks and data.
 
-Writes two files from the first ``# `` heading of every ``notebooks/NN-name.ipynb`` (sorted by
-file name, which is the collection's reading order):
+Writes two files:
 
-* ``notebooks/index.md``: the home page of the rendered book (short introduction and the
-  toctree, with the bibliography last);
-* ``notebooks/README.md``: a Markdown contents list for people browsing the repository.
+* ``notebooks/index.md``, the home page of the rendered book: the notice, a *Start here*
+  block (the hand-written ``notebooks/_includes/start-here.md`` plus links to the
+  introduction and the overview), the table of every treatment
+  (:func:`crps_evidence.overview.landing_table`), routes for researchers and teachers, and
+  hidden toctrees, one per captioned section of the sidebar;
+* ``notebooks/README.md``, the same sections as a Markdown contents list for people browsing
+  the repository.
+
+Sections follow ``data/treatments.csv``: a notebook goes to the section of the ``category``
+of its treatments (the first top-level treatment that names it in the ``notebook``
+column). The notebooks that are not about one treatment are placed by name (``introduction``
+and ``evidence-overview`` under *Start here*, ``methods`` and ``teaching-guide`` under *For
+researchers and teachers*); any other notebook goes to *More notebooks*. Within a section
+the notebooks keep the order of their file names, then the section's own pages follow.
 
 Running it twice changes nothing. ``--check`` writes nothing and exits with status 1 (naming
 the stale files) when the files on disk differ from what it would write.
@@ -15,20 +25,24 @@ Usage::
 
     python scripts/make_index.py            # (re)write both files
     python scripts/make_index.py --check    # fail if either file is out of date
-    python scripts/make_index.py --notebooks-dir path/to/notebooks
+    python scripts/make_index.py --notebooks-dir path/to/notebooks --data-dir path/to/data
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import re
 import sys
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_NOTEBOOKS_DIR = ROOT / "notebooks"
+DEFAULT_DATA_DIR = ROOT / "data"
+DEFAULT_BIB = ROOT / "references.bib"
 
 #: Notebook file names: two digits, a hyphen, a lowercase slug.
 NOTEBOOK_NAME = re.compile(r"^(?P<number>\d{2})-(?P<slug>[a-z0-9][a-z0-9-]*)\.ipynb$")
@@ -40,6 +54,43 @@ NOTICE = (
 )
 
 GENERATED = "scripts/make_index.py"
+START_HERE = "_includes/start-here.md"
+
+
+@dataclass(frozen=True)
+class Section:
+    """A captioned part of the sidebar: notebooks by category or by slug, then pages."""
+
+    caption: str
+    categories: tuple[str, ...] = ()
+    slugs: tuple[str, ...] = ()
+    pages: tuple[str, ...] = ()
+
+
+#: The sidebar, top to bottom. ``pages`` are the non-notebook pages (``notebooks/NAME.md``).
+SECTIONS = (
+    Section("Start here", slugs=("introduction", "evidence-overview"), pages=("about",)),
+    Section("Medicines", categories=("medication", "topical")),
+    Section("Infusions and apheresis", categories=("infusion", "apheresis")),
+    Section("Rehabilitation", categories=("rehabilitation",)),
+    Section("Injections", categories=("injection",)),
+    Section("Devices and chambers",
+            categories=("external device", "implanted device", "chamber")),
+    Section("More notebooks"),  # any notebook no other section claims
+    Section("For researchers and teachers", slugs=("methods", "teaching-guide"),
+            pages=("data-dictionary", "using-the-package", "contributing", "bibliography")),
+)
+FALLBACK = "More notebooks"
+
+#: The non-notebook pages in the README: title and the file a repository browser can read
+#: (the book takes each page's own title).
+PAGE_LINKS = {
+    "about": ("About this collection", "about.md"),
+    "data-dictionary": ("The data: dictionary and verification status", "../data/README.md"),
+    "using-the-package": ("Using the package and the command line", "../README.md"),
+    "contributing": ("Contributing", "../CONTRIBUTING.md"),
+    "bibliography": ("Bibliography", "../references.bib"),
+}
 
 
 class NotebookTitleError(Exception):
@@ -56,6 +107,25 @@ class Entry:
     @property
     def docname(self) -> str:
         return self.path.stem
+
+    @property
+    def slug(self) -> str:
+        return self.path.stem.split("-", 1)[1]
+
+
+@dataclass
+class Layout:
+    """The notebooks of each section, in section order (empty sections are dropped)."""
+
+    sections: list[tuple[Section, list[Entry]]] = field(default_factory=list)
+
+    def find(self, slug: str) -> Entry | None:
+        """The notebook with this slug (``methods`` for ``20-methods.ipynb``), if any."""
+        for _, entries in self.sections:
+            for entry in entries:
+                if entry.slug == slug:
+                    return entry
+        return None
 
 
 def notebook_title(path: Path) -> str:
@@ -101,72 +171,149 @@ def collect(notebooks_dir: Path) -> list[Entry]:
     return entries
 
 
-def render_index(entries: list[Entry]) -> str:
+def notebook_categories(treatments_csv: Path) -> dict[str, str]:
+    """Map notebook file name to the category of the treatments it covers.
+
+    A top-level treatment (no ``parent``) decides before a sub-modality; the first row in
+    file order wins. Rows without a notebook are ignored.
+    """
+    if not treatments_csv.is_file():
+        return {}
+    with treatments_csv.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    categories: dict[str, str] = {}
+    for top_level in (True, False):
+        for row in rows:
+            notebook = (row.get("notebook") or "").strip()
+            if notebook and (not (row.get("parent") or "").strip()) == top_level:
+                categories.setdefault(notebook, (row.get("category") or "").strip())
+    return categories
+
+
+def layout(entries: Iterable[Entry], categories: dict[str, str]) -> Layout:
+    """Place every notebook in exactly one section (see the module docstring)."""
+    placed: dict[str, list[Entry]] = {s.caption: [] for s in SECTIONS}
+    for entry in entries:
+        caption = next((s.caption for s in SECTIONS if entry.slug in s.slugs), None)
+        if caption is None:
+            category = categories.get(entry.path.name)
+            caption = next((s.caption for s in SECTIONS if category in s.categories), FALLBACK)
+        placed[caption].append(entry)
+    return Layout([(s, placed[s.caption]) for s in SECTIONS if placed[s.caption] or s.pages])
+
+
+def landing_table_html(data_dir: Path, bib: Path) -> str:
+    """The home page's table of every treatment (HTML from crps_evidence.display)."""
+    from crps_evidence import load_all, overview
+
+    table = overview.landing_table(load_all(data_dir, bib=bib))
+    return table._repr_html_()
+
+
+def _link(entry: Entry | None, text: str | None = None) -> str:
+    if entry is None:
+        return ""
+    return f"[{text or entry.title}]({entry.path.name})"
+
+
+def render_index(plan: Layout, landing: str) -> str:
     """Return the text of ``index.md`` (the book's home page)."""
+    intro, overview = plan.find("introduction"), plan.find("evidence-overview")
+    methods, teaching = plan.find("methods"), plan.find("teaching-guide")
+    start = [f"- New to CRPS? {_link(intro, 'Read the introduction')}: what the condition is "
+             "and how to read the evidence." if intro else "",
+             f"- {_link(overview, 'The evidence overview')} puts every treatment side by "
+             "side." if overview else "",
+             "- [About this collection](about.md): who wrote it, how the evidence was found "
+             "and checked, funding, conflicts of interest and how to report an error."]
+    researchers = [
+        f"- {_link(methods, 'Methods')}: how effect sizes are computed and pooled, and how to "
+        "add a study." if methods else "",
+        "- [The data dictionary](data-dictionary.md): every table and column, and what was "
+        "verified.",
+        "- [Using the package and the command line](using-the-package.md): install, run "
+        "every test, query the data from a terminal.",
+        "- [Contributing](contributing.md) and the [bibliography](bibliography.md).",
+    ]
     lines = [
-        f"<!-- Generated by {GENERATED} from the notebook titles; do not edit by hand. -->",
+        # The home page has few headings and a wide table: no "Contents" sidebar on it.
+        "---",
+        "html_theme.sidebar_secondary.remove: true",
+        "---",
+        f"<!-- Generated by {GENERATED} from the notebooks and data/; do not edit by hand. -->",
         "",
-        "# CRPS treatment evidence notebooks",
-        "",
-        "An open collection of Jupyter notebooks on the treatments for Complex Regional Pain",
-        "Syndrome (CRPS). Each notebook takes one treatment: how it is thought to work, what the",
-        "studies found, how sure we can be, and what a patient or clinician meets in practice.",
-        "Citations link to the full references in the [bibliography](bibliography.md).",
+        "# CRPS treatment evidence",
         "",
         "```{important}",
         NOTICE,
         "```",
         "",
-        "Each page can be downloaded as a notebook (download button at the top of the page) or",
-        "opened in a live Jupyter session (launch button). The notebooks run offline with the",
-        "environment in `environment.yml`.",
+        "## Start here",
         "",
-        "## The notebooks",
+        f"```{{include}} {START_HERE}",
+        "```",
         "",
-        "```{toctree}",
-        ":maxdepth: 1",
+        *[line for line in start if line],
+        "",
+        "## Every treatment at a glance",
+        "",
+        "One row per treatment; its name links to its page, where every statement is cited.",
+        "*Certainty* is how sure reviewers could be that the trials' results are right "
+        "(GRADE: high, moderate, low, very low); *not rated* means no rating could be read.",
+        "",
+        landing,
+        "",
+        "## For researchers",
+        "",
+        *[line for line in researchers if line],
         "",
     ]
+    if teaching:
+        lines += ["## For teachers", "",
+                  f"- {_link(teaching, 'The teaching guide')}: a session plan with learning "
+                  "objectives, discussion questions and exercises with worked answers.", ""]
     # Sphinx takes each entry's text from the page's own `# ` title (the same title the
     # README lists), so markup in a title renders and cannot break the toctree syntax.
-    for entry in entries:
-        lines.append(entry.docname)
-    lines.append("bibliography")
-    lines += ["```", ""]
+    for section, entries in plan.sections:
+        lines += ["```{toctree}", ":hidden:", ":maxdepth: 1", f":caption: {section.caption}",
+                  ""]
+        lines += [entry.docname for entry in entries]
+        lines += [*section.pages, "```", ""]
     return "\n".join(lines)
 
 
-def render_readme(entries: list[Entry]) -> str:
+def render_readme(plan: Layout) -> str:
     """Return the text of ``notebooks/README.md`` (contents list for repository browsers)."""
     lines = [
-        f"<!-- Generated by {GENERATED} from the notebook titles; do not edit by hand. -->",
+        f"<!-- Generated by {GENERATED} from the notebooks and data/; do not edit by hand. -->",
         "",
         "# Notebooks",
         "",
         NOTICE,
         "",
-        "Read them in this order (the rendered book follows the same order):",
+        "The rendered book groups them in these sections (file names give the reading order "
+        "within a section):",
         "",
     ]
-    for number, entry in enumerate(entries, start=1):
-        lines.append(f"{number}. [{entry.title}]({entry.path.name})")
-    if not entries:
-        lines.append("(No notebooks yet.)")
-    lines += [
-        "",
-        "The bibliography of the whole collection is `../references.bib`",
-        "(rendered as the book's [bibliography](bibliography.md) page).",
-        "",
-    ]
+    for section, entries in plan.sections:
+        lines += [f"## {section.caption}", ""]
+        lines += [f"- [{entry.title}]({entry.path.name})" for entry in entries]
+        for page in section.pages:
+            title, target = PAGE_LINKS.get(page, (page, f"{page}.md"))
+            lines.append(f"- [{title}]({target})")
+        lines.append("")
+    if not plan.sections:
+        lines += ["(No notebooks yet.)", ""]
     return "\n".join(lines)
 
 
-def outputs(notebooks_dir: Path) -> dict[Path, str]:
+def outputs(notebooks_dir: Path, data_dir: Path = DEFAULT_DATA_DIR,
+            bib: Path = DEFAULT_BIB) -> dict[Path, str]:
     """Return the files this script owns, mapped to the text it would write."""
-    entries = collect(notebooks_dir)
+    plan = layout(collect(notebooks_dir), notebook_categories(data_dir / "treatments.csv"))
     return {
-        notebooks_dir / "index.md": render_index(entries),
-        notebooks_dir / "README.md": render_readme(entries),
+        notebooks_dir / "index.md": render_index(plan, landing_table_html(data_dir, bib)),
+        notebooks_dir / "README.md": render_readme(plan),
     }
 
 
@@ -191,13 +338,22 @@ def main(argv: list[str] | None = None) -> int:
         default=DEFAULT_NOTEBOOKS_DIR,
         help="folder holding the NN-name.ipynb notebooks (default: %(default)s)",
     )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=DEFAULT_DATA_DIR,
+        help="folder holding treatments.csv and the other tables (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--bib", type=Path, default=DEFAULT_BIB, help="the .bib file (default: %(default)s)"
+    )
     args = parser.parse_args(argv)
     notebooks_dir: Path = args.notebooks_dir
     if not notebooks_dir.is_dir():
         print(f"error: {notebooks_dir} is not a directory", file=sys.stderr)
         return 2
     try:
-        wanted = outputs(notebooks_dir)
+        wanted = outputs(notebooks_dir, args.data_dir, args.bib)
     except NotebookTitleError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -215,7 +371,7 @@ def main(argv: list[str] | None = None) -> int:
             names = ", ".join(_display(p) for p in stale)
             print(
                 f"out of date: {names}\n"
-                f"run `python {GENERATED}` to regenerate them from the notebook titles",
+                f"run `python {GENERATED}` to regenerate them from the notebooks and data",
                 file=sys.stderr,
             )
             return 1

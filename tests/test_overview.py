@@ -108,3 +108,20 @@ def test_textbook_bcg_reproduces_metafor_reml():
     assert result.estimate == pytest.approx(-0.7145, abs=1e-4)
     assert result.tau2 == pytest.approx(0.3132, abs=1e-4)
     assert result.i2 == pytest.approx(92.22, abs=5e-3)
+
+
+def test_landing_table_words_trial_results_without_templates(evidence):
+    table = overview.landing_table(evidence)
+    assert len(table) == len(evidence.treatments)
+    assert list(table.columns) == ["Treatment", "What it is", "Certainty",
+                                   "What the trials found", "Main risks", "Access", "Notebook"]
+    found = " ".join(table["What the trials found"])
+    assert "(s)" not in found and "study/studies" not in found
+    row = pd.Series({"rcts": 1, "favours_treatment": 0, "no_difference": 1,
+                     "favours_control": 0, "other_studies": 3})
+    assert overview._trials_found(row) == "1 randomised trial: 1 found no difference"
+    none = pd.Series({"rcts": 0, "favours_treatment": 0, "no_difference": 0,
+                      "favours_control": 0, "other_studies": 0})
+    assert overview._trials_found(none) == "No studies found"
+    html = table._repr_html_()
+    assert ">Notebook<" not in html and 'href="03-ketamine.ipynb"' in html

@@ -234,8 +234,9 @@ def studies() -> pd.DataFrame:
 
 
 def test_timeline_markers_legend_and_axes(studies):
-    ax = evidence_timeline(studies).axes[0]
-    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    fig = evidence_timeline(studies)
+    ax = fig.axes[0]
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
     assert legend == ["Favours treatment", "No difference", "Favours control",
                       "Uncontrolled", "Not reported"]  # fmt: skip
     counts = {c.get_gid(): len(c.get_offsets()) for c in ax.collections}
@@ -244,9 +245,11 @@ def test_timeline_markers_legend_and_axes(studies):
                       "result:not_reported": 1}  # fmt: skip
     years = sorted(x for c in ax.collections for x in c.get_offsets()[:, 0])
     assert years == sorted(studies["year"])
-    ticks = [t.get_text() for t in ax.get_yticklabels()]
-    assert ticks == ["case series", "cohort", "parallel RCT"]  # designs present, RCTs on top
-    assert sorted(texts(ax, "study-label")) == sorted(studies["label"])
+    headings = texts(ax, "design-label")  # designs present, RCTs on top, with their counts
+    assert headings == ["Parallel RCT (5)", "Cohort (1)", "Case series (1)"]
+    ticks = [t.get_text() for t in ax.get_yticklabels()]  # one row per study, top to bottom
+    assert ticks == ["Kemler 2000", "Moseley 2004", "Sigtermans 2009", "Sigtermans 2009b",
+                     "Goebel 2017", "Cohort 2010", "Series 2005"]
     markers = {c.get_gid(): c.get_paths()[0].vertices.tobytes() for c in ax.collections}
     assert len(set(markers.values())) == len(markers)
 
@@ -257,6 +260,23 @@ def test_timeline_separates_same_year_same_design(studies):
         tuple(xy) for c in ax.collections for xy in c.get_offsets() if math.isclose(xy[0], 2009)
     ]
     assert len(in_2009) == 2 and in_2009[0][1] != in_2009[1][1]
+    rows = [xy[1] for c in ax.collections for xy in c.get_offsets()]
+    assert len(set(rows)) == len(studies), "every study has a row of its own"
+
+
+def test_timeline_is_readable_at_phone_width(studies):
+    """Narrow and tall, with large type: at 390 px the labels stay about 10 px high."""
+    many = pd.concat([studies] * 3, ignore_index=True)
+    many["label"] = [f"Longsurname-{i} et al. {y}" for i, y in enumerate(many["year"])]
+    fig = evidence_timeline(many)
+    width, height = fig.get_size_inches()
+    assert width <= 5.5 and height > 0.28 * len(many), "one row per study, not a wide strip"
+    ax = fig.axes[0]
+    labels = ax.get_yticklabels()
+    assert min(t.get_fontsize() for t in labels) >= 10
+    assert min(t.get_fontsize() for t in ax.get_xticklabels()) >= 10
+    assert all(len(t.get_text()) <= 24 and "et al." not in t.get_text() for t in labels)
+    assert all(t.get_text()[-5:] in {f" {y}" for y in many["year"]} for t in labels)
 
 
 def test_timeline_refuses_unknown_result(studies):

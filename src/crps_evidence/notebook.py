@@ -21,6 +21,7 @@ from matplotlib.figure import Figure
 
 from . import overview, plots, synthesis
 from .data import Evidence, load_all, load_outcomes, load_studies, load_treatments
+from .display import RESULT_LABELS, ReaderTable, reader_table, register_formatter, to_html
 from .integrity import cited_keys, notebook_markdown
 from .paths import notebooks_dir
 from .references import format_reference, short_citation
@@ -47,13 +48,11 @@ NOTICE = (
     "clinicians before starting, stopping or changing any treatment."
 )
 
-RESULT_WORDS = {
-    "favours_treatment": "favours treatment",
-    "no_difference": "no difference",
-    "favours_control": "favours control",
-    "uncontrolled": "uncontrolled (no comparison group)",
-    "not_reported": "not reported",
-}
+RESULT_WORDS = RESULT_LABELS
+
+# Every DataFrame a notebook displays is a table for people (no index, no <NA>, nothing cut);
+# see crps_evidence.display. Outside IPython this does nothing.
+register_formatter()
 
 
 @cache
@@ -173,12 +172,15 @@ def key_points(treatment_id: str) -> Markdown:
     return Markdown("\n".join(f"> - {line}" for line in lines))
 
 
-def collection_table() -> pd.DataFrame:
-    """Every treatment with its category, access, certainty and the studies held for it."""
+def collection_table() -> ReaderTable:
+    """Every treatment with its category, access, certainty and the studies held for it.
+
+    Displayed as a table for readers, each treatment linking to its notebook.
+    """
     evidence = _evidence()
     summary = overview.treatment_summary(evidence, roll_up=False)
     names = dict(zip(summary["id"], summary["name"], strict=True))
-    return pd.DataFrame({
+    table = pd.DataFrame({
         "Treatment": summary["name"],
         "Part of": summary["parent"].map(names).fillna(""),
         "Category": summary["category"],
@@ -189,10 +191,14 @@ def collection_table() -> pd.DataFrame:
         "Other studies": summary["other_studies"],
         "Notebook": evidence.treatments["notebook"].fillna("").to_numpy(),
     })
+    return reader_table(table, links={"Treatment": "Notebook"})
 
 
-def studies_table(treatment_id: str | list[str]) -> pd.DataFrame:
-    """The studies of one or several treatments (and their sub-modalities), oldest first."""
+def studies_table(treatment_id: str | list[str]) -> ReaderTable:
+    """The studies of one or several treatments (and their sub-modalities), oldest first.
+
+    Displayed as a table for readers: a missing figure shows as an em dash.
+    """
     evidence = _evidence()
     studies = _studies_of(treatment_id, evidence)
     bib = evidence.references
@@ -211,7 +217,8 @@ def studies_table(treatment_id: str | list[str]) -> pd.DataFrame:
     if studies["treatment_id"].nunique() > 1:
         names = evidence.treatments.set_index("id")["name"]
         table.insert(1, "Treatment", studies["treatment_id"].map(names).to_numpy())
-    return table.sort_values(["Year", "Study"], kind="stable").reset_index(drop=True)
+    return reader_table(table.sort_values(["Year", "Study"], kind="stable")
+                        .reset_index(drop=True))
 
 
 def effects_table(treatment_id: str, domain: str = "pain", measure: str = "SMD"
@@ -269,22 +276,30 @@ def evidence_timeline(treatment_id: str | list[str]) -> Image | Markdown:
 
 
 def _records_html(records: pd.DataFrame) -> str:
-    rows = []
-    for r in records.itertuples():
-        shown = r.status_as_shown
-        status = "(none shown)" if pd.isna(shown) else html.escape(shown)
-        where = "registry page" if r.source_kind == "registry" else "copy on a third-party site"
-        rows.append(
-            f"<tr><td>{html.escape(r.registry_id)}</td><td>{html.escape(r.title)}</td>"
-            f"<td>{status}</td><td><a href=\"{html.escape(r.source_url)}\">{where}</a></td>"
-            f"<td>{html.escape(r.seen)}</td></tr>"
-        )
-    head = ("<tr><th>Registration</th><th>Title (as shown)</th><th>Status as shown</th>"
-            "<th>Page read</th><th>Read on</th></tr>")
-    return f'<table class="registry-records">{head}{"".join(rows)}</table>'
+    table = pd.DataFrame({
+        "Registration": records["registry_id"].to_numpy(),
+        "Title (as shown)": records["title"].to_numpy(),
+        "Status as shown": records["status_as_shown"].to_numpy(),
+        "Page read": ["registry page" if kind == "registry" else "copy on a third-party site"
+                      for kind in records["source_kind"]],
+        "Read on": records["seen"].to_numpy(),
+        "url": records["source_url"].to_numpy(),
+    })
+    return to_html(table, missing="(none shown)", links={"Page read": "url"})
 
 
-def trials_table(treatment_id: str) -> pd.DataFrame | HTML | Markdown:
+def _registry_words(table: pd.DataFrame) -> dict[str, dict[str, str]]:
+    """ClinicalTrials.gov codes in words: NOT_YET_RECRUITING -> not yet recruiting."""
+    def words(code: object) -> str:
+        if code == "NA":
+            return "not applicable"
+        return str(code).replace("_", " ").replace("PHASE", "phase ").lower().strip()
+
+    columns = [c for c in ("status", "phase", "enrollment_type") if c in table]
+    return {c: {code: words(code) for code in table[c].dropna().unique()} for c in columns}
+
+
+def trials_table(treatment_id: str) -> ReaderTable | HTML | Markdown:
     """Ongoing and recent trials: a registry snapshot, else registrations read by hand.
 
     An API snapshot (``data/trials/<id>.json``) comes first. Without one, the registrations
@@ -299,7 +314,7 @@ def trials_table(treatment_id: str) -> pd.DataFrame | HTML | Markdown:
             f"Registry records fetched {table.attrs.get('fetched', '(date unknown)')} for the "
             f"query `{table.attrs.get('query', '')}`: registrations, not results; read each "
             "record before citing it."))
-        return table
+        return reader_table(table, labels=_registry_words(table))
     records = read_records(treatment_id)
     refresh = f"`crps-evidence trials {treatment_id} --refresh`"
     if records.empty:

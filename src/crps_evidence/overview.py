@@ -11,6 +11,7 @@ from matplotlib.figure import Figure
 
 from .certainty import NO_STUDIES, headline
 from .data import Evidence
+from .display import ReaderTable, reader_table
 
 RANDOMISED = ("parallel RCT", "crossover RCT")
 CERTAINTY_ORDER = ["high", "moderate", "low", "very low", NO_STUDIES]
@@ -98,7 +99,7 @@ def _results_phrase(row: pd.Series) -> str:
     return "; ".join(parts) if parts else "no randomised trial"
 
 
-def evidence_table(evidence: Evidence) -> pd.DataFrame:
+def evidence_table(evidence: Evidence) -> ReaderTable:
     """Every treatment side by side, worded for readers (the evidence overview's table).
 
     Sub-modalities are listed under their own name with the treatment they belong to, and
@@ -111,11 +112,12 @@ def evidence_table(evidence: Evidence) -> pd.DataFrame:
 
     Returns
     -------
-    pandas.DataFrame
+    ReaderTable
         Columns ``Treatment, Part of, Invasiveness, Access, Certainty (GRADE), RCTs,
         RCT participants, Primary results of the RCTs, Other studies, Notebook``, in the
         order of ``treatments.csv``. *RCT participants* adds, in brackets, how many trials
         have no verified size; *Primary results of the RCTs* counts each direction.
+        Displayed as a table for readers, each treatment linking to its notebook.
 
     Examples
     --------
@@ -131,7 +133,7 @@ def evidence_table(evidence: Evidence) -> pd.DataFrame:
                                      if row.rcts_size_unknown else "")
         for row in summary.itertuples()
     ]
-    return pd.DataFrame({
+    table = pd.DataFrame({
         "Treatment": summary["name"],
         "Part of": summary["parent"].map(names).fillna("").to_numpy(),
         "Invasiveness": summary["invasiveness"].map(INVASIVENESS_WORDS).to_numpy(),
@@ -143,14 +145,15 @@ def evidence_table(evidence: Evidence) -> pd.DataFrame:
         "Other studies": summary["other_studies"].to_numpy(),
         "Notebook": evidence.treatments["notebook"].fillna("").to_numpy(),
     })
+    return reader_table(table, links={"Treatment": "Notebook"})
 
 
-def certainty_counts(evidence: Evidence) -> pd.DataFrame:
+def certainty_counts(evidence: Evidence) -> ReaderTable:
     """How many treatments (and sub-modalities) carry each GRADE certainty rating.
 
     Returns
     -------
-    pandas.DataFrame
+    ReaderTable
         Columns ``Certainty (GRADE)`` and ``Treatments`` (the count), in the order
         high, moderate, low, very low, then *no studies found* (a state, not a rating);
         levels no treatment has are kept with 0.
@@ -162,10 +165,128 @@ def certainty_counts(evidence: Evidence) -> pd.DataFrame:
     True
     """
     counts = headline(evidence)["certainty"].value_counts()
-    return pd.DataFrame({
+    return reader_table(pd.DataFrame({
         "Certainty (GRADE)": CERTAINTY_ORDER,
         "Treatments": [int(counts.get(level, 0)) for level in CERTAINTY_ORDER],
+    }))
+
+
+# ------------------------------------------------------------------ the landing-page table
+
+#: Plain words for each ``treatments.category`` (the landing table's "What it is").
+CATEGORY_WORDS = {
+    "medication": "a medicine",
+    "infusion": "a medicine given into a vein over hours or days",
+    "apheresis": "blood plasma removed and replaced outside the body",
+    "rehabilitation": "exercise and movement therapy",
+    "injection": "an injection near nerves",
+    "topical": "a cream applied to the skin",
+    "external device": "a device used on the skin",
+    "implanted device": "a device implanted in the body",
+    "chamber": "breathing oxygen in a pressure chamber",
+}
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def _trials_found(row: pd.Series) -> str:
+    """What the randomised trials found, in words, e.g. "2 randomised trials: 1 found ..."."""
+    if not row["rcts"]:
+        other = row["other_studies"]
+        return ("No studies found" if not other else
+                f"No randomised trial; {_count(other, 'other study', 'other studies')}")
+    parts = [f"{row['favours_treatment']} found a benefit" if row["favours_treatment"] else "",
+             f"{row['no_difference']} found no difference" if row["no_difference"] else "",
+             f"{row['favours_control']} favoured the comparison" if row["favours_control"]
+             else ""]
+    unclear = row["rcts"] - row["favours_treatment"] - row["no_difference"] \
+        - row["favours_control"]
+    parts.append(f"{unclear} with no clear main result" if unclear else "")
+    trials = _count(row["rcts"], "randomised trial", "randomised trials")
+    return f"{trials}: " + "; ".join(p for p in parts if p)
+
+
+def _first_sentence(text: object) -> object:
+    if pd.isna(text):
+        return pd.NA
+    sentence = str(text).split(". ")[0].strip()
+    return sentence if sentence.endswith(".") else sentence + "."
+
+
+def certainty_labels(evidence: Evidence) -> list[str]:
+    """Each treatment's headline certainty in words, saying who rated it.
+
+    "Low (rated by Zhu et al. 2024)", "Very low (our assessment)", or "No studies found".
+
+    Examples
+    --------
+    >>> from crps_evidence import load_all
+    >>> labels = certainty_labels(load_all())
+    >>> all(label.split(" (")[0] in {"High", "Moderate", "Low", "Very low", "No studies found"}
+    ...     for label in labels)
+    True
+    """
+    from .references import short_citation
+
+    labels = []
+    for row in headline(evidence).itertuples():
+        if row.certainty == NO_STUDIES:
+            labels.append("No studies found")
+        elif row.published:
+            ref = short_citation(evidence.references[row.rated_by])
+            labels.append(f"{row.certainty.capitalize()} (rated by {ref})")
+        else:
+            labels.append(f"{row.certainty.capitalize()} (our assessment)")
+    return labels
+
+
+def landing_table(evidence: Evidence) -> ReaderTable:
+    """One row per treatment for the book's home page, in plain words.
+
+    A first version from ``treatments.csv`` and the study counts; the wording is expected
+    to be refined (for example from ``data/certainty.csv``). Sub-modalities have rows of
+    their own, and their studies are counted once (``roll_up=False``).
+
+    Parameters
+    ----------
+    evidence : Evidence
+        From :func:`crps_evidence.load_all`.
+
+    Returns
+    -------
+    ReaderTable
+        Columns ``Treatment, What it is, Certainty, What the trials found, Main risks,
+        Access, Notebook`` in the order of ``treatments.csv``; ``Notebook`` is the page each
+        treatment links to (displayed as the link of ``Treatment``, not as a column).
+
+    Examples
+    --------
+    >>> from crps_evidence import load_all
+    >>> table = landing_table(load_all())
+    >>> list(table.columns)[:3], len(table) == len(load_all().treatments)
+    (['Treatment', 'What it is', 'Certainty'], True)
+    """
+    treatments = evidence.treatments.reset_index(drop=True)
+    summary = treatment_summary(evidence, roll_up=False)
+    names = dict(zip(treatments["id"], treatments["name"], strict=True))
+    what = treatments["category"].map(CATEGORY_WORDS).fillna(treatments["category"])
+    part_of = treatments["parent"].map(names)
+    what = [f"{w} (covered on the {p} page)" if isinstance(p, str) else w
+            for w, p in zip(what, part_of, strict=True)]
+    table = pd.DataFrame({
+        "Treatment": treatments["name"],
+        "What it is": [w[0].upper() + w[1:] for w in what],
+        "Certainty": certainty_labels(evidence),
+        "What the trials found": [_trials_found(r) for _, r in summary.iterrows()],
+        "Main risks": treatments["main_risks"].fillna(
+            treatments["main_adverse_events"].map(_first_sentence)).to_numpy(),
+        "Access": treatments["access"].str.capitalize().to_numpy(),
+        "Notebook": treatments["notebook"].to_numpy(),
     })
+    return reader_table(table, links={"Treatment": "Notebook"}, missing="not reported",
+                        caption="Every treatment in the collection")
 
 
 # ------------------------------------------------------------------------ pooling status
@@ -227,7 +348,7 @@ def main_effects(evidence: Evidence, treatment_id: str, domain: str = "pain",
 
 
 def pooling_status(evidence: Evidence, measures: tuple[str, ...] = ("MD", "SMD")
-                   ) -> pd.DataFrame:
+                   ) -> ReaderTable:
     """Try to pool every treatment's trials and report, through the package, what happened.
 
     For each top-level treatment, outcome domain and effect measure with at least one
@@ -244,9 +365,9 @@ def pooling_status(evidence: Evidence, measures: tuple[str, ...] = ("MD", "SMD")
 
     Returns
     -------
-    pandas.DataFrame
+    ReaderTable
         Columns ``Treatment, Domain, Measure, Studies with outcome rows, Usable effects,
-        Pooled?, Reason``.
+        Pooled?, Reason`` (displayed as a table for readers).
 
     Examples
     --------
@@ -286,7 +407,7 @@ def pooling_status(evidence: Evidence, measures: tuple[str, ...] = ("MD", "SMD")
                     "Pooled?": pooled,
                     "Reason": reason,
                 })
-    return pd.DataFrame(records)
+    return reader_table(pd.DataFrame(records))
 
 
 def forest_figure(evidence: Evidence, treatment_id: str, domain: str = "pain",

@@ -428,19 +428,55 @@ def evidence_map(summary: pd.DataFrame) -> Figure:
 # ------------------------------------------------------------------------ evidence timeline
 
 
+def _short_label(label: str, longest: int = 24) -> str:
+    """A study label short enough for a phone: no "et al.", long names cut with an ellipsis.
+
+    >>> _short_label("Sigtermans et al. 2009")
+    'Sigtermans 2009'
+    >>> _short_label("“Efficacy of outpatient ketamin…” 2012")
+    '“Efficacy of outp…” 2012'
+    """
+    text = " ".join(str(label).replace(" et al.", "").split())
+    if len(text) <= longest:
+        return text
+    name, _, year = text.rpartition(" ")
+    if not (year.isdigit() and len(year) == 4):
+        name, year = text, ""
+    quoted = name.startswith("“")
+    name = name.strip("“”…")
+    room = longest - len(year) - (4 if quoted else 2)
+    cut = name[:max(room, 4)].rstrip() + "…"
+    cut = f"“{cut}”" if quoted else cut
+    return f"{cut} {year}".strip()
+
+
 def evidence_timeline(studies: pd.DataFrame) -> Figure:
-    """Plot one marker per study by year (x) and design (y), sized by participants.
+    """Plot each study on its own row: year of publication (x), grouped by design.
+
+    Made to be read on a phone as well as on a desktop: a narrow, tall figure (one row per
+    study, so labels never overlap), large type, short labels ("Sigtermans 2009", no
+    "et al."), the years on the top and the bottom axis, and the legend underneath.
 
     Parameters
     ----------
     studies : pandas.DataFrame
         Columns label, year, design, n (participants; may be missing) and primary_result
         (favours_treatment, no_difference, favours_control, uncontrolled, not_reported).
-        The marker shape and fill encode primary_result; a legend lists those present.
+        The marker shape and fill encode primary_result, its area the number of
+        participants; a legend lists the results present.
 
     Returns
     -------
     matplotlib.figure.Figure
+        One axes. Study labels are its y tick labels (RCT designs first, then by year);
+        each design's heading is an ``ax.texts`` entry with gid ``design-label``; markers
+        are collections with gid ``result:<code>``.
+
+    Raises
+    ------
+    AnalysisError
+        A required column is missing, a year is not a number, or a primary_result is not
+        one of the codes above.
 
     Examples
     --------
@@ -458,50 +494,48 @@ def evidence_timeline(studies: pd.DataFrame) -> Figure:
         raise AnalysisError("evidence_timeline: every study needs a numeric year")
     designs = [d for d in DESIGNS if d in set(data["design"])]
     designs += sorted(set(data["design"]) - set(DESIGNS))
-    data["y"] = data["design"].map({d: i for i, d in enumerate(reversed(designs))})
-    data = data.sort_values(["y", "year", "label"], kind="stable")
-    data["y"] = data["y"] + _spread(data["y"].astype(str) + "/" + data["year"].astype(str), 0.6)
-    data["area"] = _areas(data["n"], 20, 350)
+    data["group"] = data["design"].map({d: i for i, d in enumerate(designs)})
+    data = data.sort_values(["group", "year", "label"], kind="stable").reset_index(drop=True)
+    data["area"] = _areas(data["n"], 30, 300)
 
-    fig = Figure(figsize=(11, 1.6 + 0.7 * len(designs)))
-    ax = fig.add_axes((0.2, 0.22, 0.58, 0.7))
+    # Rows from the top: a heading row per design, then one row per study.
+    headings, rows, y = [], [], 0.0
+    for design in designs:
+        members = data[data["design"] == design]
+        headings.append((y, design, len(members)))
+        rows.extend(y + 1 + i for i in range(len(members)))
+        y += len(members) + 1.4
+    data["y"] = rows
+
+    fig = Figure(figsize=(5.0, 2.0 + 0.33 * len(data) + 0.33 * len(designs)), layout="constrained")
+    ax = fig.add_subplot()
     for result, (text, marker, face, hatch) in _RESULT_STYLE.items():
-        rows = data[data["primary_result"] == result]
-        if rows.empty:
+        chosen = data[data["primary_result"] == result]
+        if chosen.empty:
             continue
-        ax.scatter(
-            rows["year"],
-            rows["y"],
-            s=rows["area"],
-            marker=marker,
-            c=face,
-            edgecolors="black",
-            linewidths=0.8,
-            hatch=hatch or None,
-            label=text,
-            gid=f"result:{result}",
-            zorder=3,
-        )
-    for x, y, area, label in zip(data["year"], data["y"], data["area"], data["label"], strict=True):
-        ax.annotate(
-            str(label),
-            (x, y),
-            xytext=(math.sqrt(area) / 2 + 1, 2),
-            textcoords="offset points",
-            fontsize=6,
-            gid="study-label",
-        )
-    ax.set_yticks(range(len(designs)), list(reversed(designs)))
-    ax.set_ylim(-0.6, len(designs) - 0.4)
+        ax.scatter(chosen["year"], chosen["y"], s=chosen["area"], marker=marker, c=face,
+                   edgecolors="black", linewidths=0.8, hatch=hatch or None, label=text,
+                   gid=f"result:{result}", zorder=3)
     lo, hi = data["year"].min(), data["year"].max()
-    ax.set_xlim(lo - 1, hi + 2)
-    ax.xaxis.get_major_locator().set_params(integer=True)  # type: ignore[attr-defined]
-    ax.grid(True, axis="x", color="0.9", zorder=0)
-    ax.set_xlabel("Year of publication")
-    legend = ax.legend(
-        title="Primary result", loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False
-    )
+    for top, design, count in headings:
+        ax.axhspan(top - 0.45, top + 0.45, color="0.93", zorder=0, lw=0)
+        ax.text(lo - 1.9, top, f"{design[0].upper()}{design[1:]} ({count})", fontsize=12,
+                fontweight="bold", va="center", ha="left", gid="design-label", zorder=4)
+    ax.set_yticks(list(data["y"]), [_short_label(v) for v in data["label"]], fontsize=12)
+    ax.tick_params(axis="y", length=0)
+    ax.set_ylim(y - 1.4 + 0.6, -0.6)
+    ax.set_xlim(lo - 2, hi + 2)
+    ax.xaxis.get_major_locator().set_params(integer=True, nbins=5)  # type: ignore[attr-defined]
+    ax.tick_params(axis="x", labelsize=11, top=True, labeltop=len(data) > 6)
+    ax.grid(True, axis="x", color="0.85", zorder=0)
+    for side in ("left", "right"):
+        ax.spines[side].set_visible(False)
+    ax.set_xlabel("Year of publication", fontsize=12)
+    handles, labels = ax.get_legend_handles_labels()
+    legend = fig.legend(handles, labels, loc="outside lower center", ncols=2, fontsize=11,
+                        frameon=False,
+                        title="Primary result (bigger marker: more participants)",
+                        title_fontsize=11)
     for handle in legend.legend_handles:
-        handle.set_sizes([60])  # type: ignore[union-attr]
-    fig.text(0.8, 0.1, "Marker area grows with\nthe number of participants", fontsize=8)
+        handle.set_sizes([70])  # type: ignore[union-attr]
     return fig

@@ -248,24 +248,67 @@ def make_key(first_author: str, year: str | int, title: str) -> str:
     return f"{_ascii_lower(surname(first_author))}{year}{word}"
 
 
+def _short_title(title: str, longest: int = 30) -> str:
+    return f"“{title[:longest].rstrip()}…”" if len(title) > longest else f"“{title}”"
+
+
+def citation_name(ref: Reference) -> str:
+    """Who a citation names: the authors, else the organisation, the title or an identifier.
+
+    One author gives the surname, two give both (``Kemler & Barendse``), three or more (or
+    a list ending in ``and others``) give ``Surname et al.``; a braced author such as
+    ``{National Institute for Health and Care Excellence}`` is an organisation and is named
+    whole. Without an author: the ``organization`` or ``institution`` field, else the start
+    of the title in quotes, else ``PMID ...`` or ``doi:...``. Never the citation key.
+
+    Parameters
+    ----------
+    ref : Reference
+        A bibliography entry.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> citation_name(Reference("k", "article", {"author": "Ferraro, M. C. and others"}))
+    'Ferraro et al.'
+    >>> citation_name(Reference("k", "misc", {"title": "TENS for neuropathic pain"}))
+    '“TENS for neuropathic pain”'
+    >>> citation_name(Reference("pmid123", "misc", {"pmid": "123"}))
+    'PMID 123'
+    """
+    names = ref.surnames
+    others = any(raw.lower() == "others" for raw in _split_names(ref.fields.get("author", "")))
+    if names:
+        if len(names) == 1 and not others:
+            return names[0]
+        if len(names) == 2 and not others:
+            return f"{names[0]} & {names[1]}"
+        return f"{names[0]} et al."
+    for name in ("organization", "institution"):
+        if ref.get(name):
+            return ref.get(name)
+    if ref.get("title"):
+        return _short_title(ref.get("title"))
+    if ref.pmid:
+        return f"PMID {ref.pmid}"
+    if ref.doi:
+        return f"doi:{ref.doi}"
+    return "Unnamed reference"
+
+
 def short_citation(ref: Reference) -> str:
-    """``Surname et al. (year)`` style label, e.g. for table rows and plot labels.
+    """``Surname et al. year`` style label, e.g. for table rows and plot labels.
+
+    The name part is :func:`citation_name`; the year is left out when the entry has none.
 
     >>> ref = Reference("k", "article", {"author": "Kemler, M. and Barendse, G.", "year": "2000"})
     >>> short_citation(ref)
     'Kemler & Barendse 2000'
     """
-    names = ref.surnames
-    if not names:
-        title = ref.get("title", ref.key)
-        label = f"“{title[:30].rstrip()}…”" if len(title) > 30 else f"“{title}”"
-    elif len(names) == 1:
-        label = names[0]
-    elif len(names) == 2 and "others" not in ref.get("author").lower():
-        label = f"{names[0]} & {names[1]}"
-    else:
-        label = f"{names[0]} et al."
-    return f"{label} {ref.year}".strip()
+    return f"{citation_name(ref)} {ref.year}".strip()
 
 
 def _initials(given: str) -> str:

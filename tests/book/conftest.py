@@ -127,6 +127,8 @@ class PageVisit:
     exercises: int = 0
     solutions: int = 0
     folded_solutions: int = 0
+    layout: dict = field(default_factory=dict)
+    reader: dict = field(default_factory=dict)
 
 
 @pytest.fixture(scope="session")
@@ -169,6 +171,99 @@ async () => {
 """
 
 
+#: Widths at which every page is checked for sideways scrolling (phone, desktop).
+WIDTHS = (390, 1280)
+
+# Sideways overflow: the document, and every visible table. A table wider than the space it
+# has must sit in its own scrolling box (overflow-x auto/scroll) inside the article, not
+# make the article, the page or a clipping (overflow hidden) ancestor cut it off.
+_LAYOUT_JS = """
+() => {
+  const article = document.querySelector('.bd-article') || document.body;
+  const limit = Math.min(article.getBoundingClientRect().right, window.innerWidth) + 1;
+  const problems = [];
+  const tables = Array.from(document.querySelectorAll('table')).filter(
+    (t) => t.offsetParent !== null && !t.closest('.bd-sidebar-primary, .bd-sidebar-secondary'));
+  tables.forEach((table, i) => {
+    const name = (table.className || 'table') + ' #' + i;
+    const right = table.getBoundingClientRect().right;
+    let el = table.parentElement, scroller = null;
+    while (el && el !== article && el !== document.body) {
+      const ox = getComputedStyle(el).overflowX;
+      if (ox === 'auto' || ox === 'scroll') { scroller = el; break; }
+      if ((ox === 'hidden' || ox === 'clip') && el.scrollWidth > el.clientWidth + 1) {
+        problems.push(name + ': cut off by ' + el.className);
+        return;
+      }
+      el = el.parentElement;
+    }
+    if (scroller) {
+      const box = scroller.getBoundingClientRect();
+      if (box.right > limit) {
+        problems.push(name + ': its scrolling box ' + scroller.className
+                      + ' is wider than the article (' + Math.round(box.right) + ' px)');
+      }
+    } else if (right > limit) {
+      problems.push(name + ': overflows the article (' + Math.round(right) + ' > '
+                    + Math.round(limit) + ' px) without a scrolling box');
+    }
+  });
+  return {
+    width: window.innerWidth,
+    scrollWidth: document.documentElement.scrollWidth,
+    bodyScrollWidth: document.body.scrollWidth,
+    tableProblems: problems,
+  };
+}
+"""
+
+# What a reader sees: visible text, citation texts, table headers, folded code.
+_READER_JS = r"""
+() => {
+  // Tables of raw data for people writing code (ids, codes) are checked for layout, not
+  // for reader wording: their text is left out of "text".
+  let text = document.body.innerText;
+  document.querySelectorAll('table.crps-table--raw').forEach((t) => {
+    text = text.replace(t.innerText, '');
+  });
+  const cites = Array.from(document.querySelectorAll("a[href*='#cite-']")).map((a) => a.innerText);
+  const bib = Array.from(document.querySelectorAll('div.citation')).map((d) => d.innerText);
+  const indexCells = [];
+  document.querySelectorAll('table').forEach((table) => {
+    if (table.classList.contains('dataframe')) { indexCells.push('table.dataframe'); }
+    table.querySelectorAll('thead th').forEach((th) => {
+      if (!th.innerText.trim()) { indexCells.push('empty header cell'); }
+    });
+    table.querySelectorAll('tbody th').forEach((th) => {
+      if (/^\s*\d+\s*$/.test(th.innerText)) { indexCells.push('row number ' + th.innerText); }
+    });
+  });
+  const inputs = Array.from(document.querySelectorAll('.cell_input'));
+  const landing = document.querySelector('table.crps-table caption');
+  let landingRows = [];
+  if (landing) {
+    const rows = landing.closest('table').querySelectorAll('tbody tr');
+    landingRows = Array.from(rows).map((tr) => {
+      const a = tr.querySelector('td a');
+      return {name: tr.querySelector('td').innerText.trim(),
+              href: a ? a.getAttribute('href') : null};
+    });
+  }
+  return {
+    text: text,
+    html: document.documentElement.outerHTML,
+    citations: cites,
+    bibliography: bib,
+    indexCells: indexCells,
+    codeInputs: inputs.length,
+    unfoldedInputs: inputs.filter((el) => !el.closest('details')).length,
+    openedInputs: inputs.filter((el) => el.closest('details') && el.closest('details').open).length,
+    landingRows: landingRows,
+  };
+}
+"""
+
+
 def visit(new_page, book_url: str, page_path: str) -> PageVisit:
     """Load one page and record console errors, requests, images, notice, citations, ids."""
     record = PageVisit(page=page_path)
@@ -205,6 +300,11 @@ def visit(new_page, book_url: str, page_path: str) -> PageVisit:
     record.solutions = page.locator(".solution.admonition").count()
     record.folded_solutions = page.locator(".solution.admonition.toggle-hidden").count()
     record.ids = set(page.eval_on_selector_all("[id]", "els => els.map((e) => e.id)"))
+    record.layout[1280] = page.evaluate(_LAYOUT_JS)
+    record.reader = page.evaluate(_READER_JS)
+    page.set_viewport_size({"width": WIDTHS[0], "height": 900})
+    page.wait_for_timeout(100)
+    record.layout[WIDTHS[0]] = page.evaluate(_LAYOUT_JS)
     page.close()
     # Blocked external requests also show up as failed requests; report them once.
     record.failed_requests = [

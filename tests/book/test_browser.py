@@ -163,20 +163,137 @@ def _treatment_page(pages) -> str:
     return "01-introduction.html" if (HTML_DIR / "01-introduction.html").is_file() else "index.html"
 
 
-@pytest.mark.parametrize("page_path", ["index.html", "treatment"])
-def test_screenshots(new_page, book_url: str, visits, page_path: str) -> None:
-    """Save NAME.png (first screen, 1280x900) and NAME-full.png (whole page) to look at."""
+@pytest.mark.parametrize("width", [390, 1280])
+@pytest.mark.parametrize("page_path", ["index.html", "treatment", "02-evidence-overview.html",
+                                       BIBLIOGRAPHY_PAGE])
+def test_screenshots(new_page, book_url: str, visits, page_path: str, width: int) -> None:
+    """Save NAME-WIDTH.png (first screen; index-WIDTH-full.png: whole page) to look at."""
     if page_path == "treatment":
         page_path = _treatment_page(visits)
+    if page_path not in visits:
+        pytest.skip(f"{page_path} is not in this book")
     SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
     external: list[str] = []
     page = new_page(external)
+    page.set_viewport_size({"width": width, "height": 900})
     page.goto(book_url + page_path, wait_until="load")
     page.wait_for_load_state("networkidle", timeout=10_000)
-    stem = Path(page_path).stem
-    targets = [SCREENSHOT_DIR / f"{stem}.png", SCREENSHOT_DIR / f"{stem}-full.png"]
+    stem = f"{Path(page_path).stem}-{width}"
+    targets = [SCREENSHOT_DIR / f"{stem}.png"]
     page.screenshot(path=str(targets[0]))
-    page.screenshot(path=str(targets[1]), full_page=True)
+    if page_path == "index.html":  # whole pages are slow to capture: the home page only
+        targets.append(SCREENSHOT_DIR / f"{stem}-full.png")
+        page.screenshot(path=str(targets[1]), full_page=True)
     page.close()
     assert all(t.stat().st_size > 0 for t in targets)
     assert not external
+
+
+# ------------------------------------------------------------- the book as a reader sees it
+
+BIB_KEYS = re.findall(r"^\s*@\s*\w+\s*\{\s*([^,\s]+)\s*,",
+                      (ROOT / "references.bib").read_text(encoding="utf-8"), re.M)
+#: Placeholders that must never reach a reader.
+PLACEHOLDERS = ("REPLACE-WITH", "REPLACE_WITH", "github.com/OWNER", "example.com/")
+
+
+def _treatments() -> list[dict]:
+    import csv
+
+    with (ROOT / "data" / "treatments.csv").open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_no_page_scrolls_sideways(visits, width: int) -> None:
+    """The document is never wider than the screen (phone and desktop)."""
+    wide = {page: (v.layout[width]["scrollWidth"], v.layout[width]["bodyScrollWidth"])
+            for page, v in visits.items()
+            if max(v.layout[width]["scrollWidth"], v.layout[width]["bodyScrollWidth"])
+            > v.layout[width]["width"]}
+    assert not wide, f"pages wider than {width} px (document, body scrollWidth): {wide}"
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_tables_fit_or_scroll_in_their_own_box(visits, width: int) -> None:
+    problems = {page: v.layout[width]["tableProblems"] for page, v in visits.items()
+                if v.layout[width]["tableProblems"]}
+    assert not problems, f"tables cut off or pushing the page wider at {width} px: {problems}"
+
+
+def test_no_missing_value_markers_or_pandas_index(visits) -> None:
+    na = [page for page, v in visits.items()
+          if re.search(r"<NA>|\bNaN\b", v.reader["text"]) or "&lt;NA&gt;" in v.reader["html"]]
+    assert not na, f"pages showing <NA> or NaN: {na}"
+    index = {page: v.reader["indexCells"] for page, v in visits.items() if v.reader["indexCells"]}
+    assert not index, f"pandas index columns (row numbers, empty corner cells): {index}"
+
+
+def test_no_placeholder_repository_or_url(visits) -> None:
+    found = {page: [p for p in PLACEHOLDERS if p in v.reader["html"]]
+             for page, v in visits.items()}
+    found = {page: hits for page, hits in found.items() if hits}
+    assert not found, f"placeholders in the rendered HTML: {found}"
+
+
+def test_citations_show_names_never_keys_or_nd(visits) -> None:
+    keys = re.compile(r"\b(" + "|".join(map(re.escape, BIB_KEYS)) + r")\b")
+    bad = []
+    for page, v in visits.items():
+        for text in v.reader["citations"] + v.reader["bibliography"]:
+            if keys.search(text) or "n.d." in text or " and others" in text:
+                bad.append(f"{page}: {text[:80]!r}")
+        text = v.reader["text"]  # visible text only: hrefs and ids are not in it
+        hit = keys.search(text)
+        if hit:
+            context = text[max(hit.start() - 40, 0):hit.end() + 40]
+            bad.append(f"{page}: raw key {hit.group(0)!r} in {context!r}")
+    assert not bad, f"raw citation keys or 'n.d.' shown to readers: {bad}"
+    assert sum(len(v.reader["citations"]) for v in visits.values()) > 0
+
+
+def test_bibliography_entries_link_doi_and_pubmed(visits) -> None:
+    from crps_evidence import load_references
+
+    html = visits[BIBLIOGRAPHY_PAGE].reader["html"]
+    missing = []
+    for key, ref in load_references(ROOT / "references.bib").items():
+        entry = re.search(rf'id="{re.escape(make_id("cite-" + key))}"(.*?)</div>', html, re.S)
+        if entry is None:
+            missing.append(f"{key}: no entry")
+            continue
+        if ref.doi and f'href="https://doi.org/{ref.doi}"' not in entry.group(1):
+            missing.append(f"{key}: no DOI link")
+        if ref.pmid and f'href="https://pubmed.ncbi.nlm.nih.gov/{ref.pmid}/"' not in entry.group(1):
+            missing.append(f"{key}: no PubMed link")
+    assert not missing, missing
+
+
+def test_code_inputs_are_folded(visits) -> None:
+    """Every code cell's input is folded away (or removed) for readers."""
+    unfolded = {page: v.reader["unfoldedInputs"] for page, v in visits.items()
+                if v.reader["unfoldedInputs"] or v.reader["openedInputs"]}
+    assert not unfolded, f"pages with code inputs in the reading path: {unfolded}"
+    assert sum(v.reader["codeInputs"] for v in visits.values()) > 0, "no code cell at all?"
+
+
+def test_landing_table_has_a_row_per_treatment(visits) -> None:
+    rows = visits["index.html"].reader["landingRows"]
+    names = [row["name"] for row in rows]
+    expected = [t["name"] for t in _treatments()]
+    assert names == expected, "the home page's table must list every row of treatments.csv"
+    broken = [row for row in rows
+              if row["href"] and not (HTML_DIR / urlsplit(row["href"]).path).is_file()]
+    assert not broken, f"treatment links to pages that were not built: {broken}"
+    assert all(row["href"] for row in rows if row["name"] in
+               {t["name"] for t in _treatments() if t["notebook"]})
+
+
+def test_about_and_reference_pages_are_in_the_book(visits) -> None:
+    for page in ("about.html", "data-dictionary.html", "contributing.html",
+                 "using-the-package.html"):
+        assert page in visits, f"{page} missing"
+    about = visits["about.html"].reader["text"]
+    for words in ("Who wrote it", "conflicts of interest", "Reporting an error",
+                  "see each page"):
+        assert words in about, words
