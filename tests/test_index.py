@@ -219,7 +219,7 @@ def test_new_treatment_row_reaches_the_landing_table_and_its_section(tmp_path: P
     treatments = root / "data" / "treatments.csv"
     with treatments.open("a", encoding="utf-8") as handle:
         handle.write("synthetic-block,SYNTHETIC block (not real),,injection,nerves,"
-                     "specialist procedure,3,,,not rated,,,98-synthetic-block.ipynb\n")
+                     "specialist procedure,3,,,,,,,2099-01-01,98-synthetic-block.ipynb\n")
     notebooks = tmp_path / "notebooks"
     notebooks.mkdir()
     (notebooks / "98-synthetic-block.ipynb").write_text(notebook("Synthetic block"), "utf-8")

@@ -14,11 +14,14 @@ from crps_evidence.integrity import cited_keys, notebook_markdown
 from .conftest import ROOT
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb"))
-TREATMENT_NOTEBOOKS = [p for p in NOTEBOOKS if 3 <= int(p.name[:2]) <= 14]
-TREATMENT_SECTIONS = ["Key points", "Learning objectives", "Mechanism", "The evidence",
-                      "In practice", "Ongoing and recent trials", "Discussion questions",
-                      "Exercise", "Summary", "References"]
-FIGURE_CALL = re.compile(r"\bnb\.(evidence_timeline|forest_plot|evidence_map|pooled_forest)\(")
+#: One notebook per treatment (03-18) or group of medicines (19-other-medicines).
+TREATMENT_NOTEBOOKS = [p for p in NOTEBOOKS if 3 <= int(p.name[:2]) <= 19]
+SKELETON_NOTEBOOKS = [p for p in TREATMENT_NOTEBOOKS if int(p.name[:2]) <= 18]
+#: Reading order for patients first; what learners need sits in its own section near the end.
+TREATMENT_SECTIONS = ["Key points", "Mechanism", "The evidence", "In practice",
+                      "Ongoing and recent trials", "For learners", "Summary", "References"]
+LEARNER_SUBSECTIONS = ["Learning objectives", "Discussion questions", "Exercise"]
+FIGURE_CALL = re.compile(r"\bnb\.(evidence_timeline|forest_plot|evidence_map|pooled_analysis)\(")
 
 
 def _cells(path: Path) -> list[dict]:
@@ -29,17 +32,27 @@ def _source(cell: dict) -> str:
     return "".join(cell["source"])
 
 
-def test_there_is_a_notebook_per_seed_treatment() -> None:
-    assert len(TREATMENT_NOTEBOOKS) == 12
+def test_there_is_a_notebook_per_treatment_or_group_of_medicines() -> None:
+    assert len(TREATMENT_NOTEBOOKS) == 17
 
 
-@pytest.mark.parametrize("path", TREATMENT_NOTEBOOKS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", SKELETON_NOTEBOOKS, ids=lambda p: p.name)
 def test_treatment_notebook_has_the_skeleton(path: Path) -> None:
     headings = re.findall(r"^##\s+(.+?)\s*$", notebook_markdown(path), re.M)
     positions = [headings.index(s) if s in headings else -1 for s in TREATMENT_SECTIONS]
     missing = [s for s, i in zip(TREATMENT_SECTIONS, positions, strict=True) if i < 0]
     assert not missing, f"{path.name} lacks sections {missing}"
     assert positions == sorted(positions), f"{path.name}: sections out of order"
+
+
+@pytest.mark.parametrize("path", TREATMENT_NOTEBOOKS, ids=lambda p: p.name)
+def test_learning_material_is_in_the_section_for_learners(path: Path) -> None:
+    text = notebook_markdown(path)
+    learners = text.index("## For learners")
+    tail = text[learners:text.index("## Summary")]
+    for sub in LEARNER_SUBSECTIONS[1:]:
+        assert f"### {sub}" in tail, f"{path.name}: '{sub}' is not under 'For learners'"
+    assert "{exercise}" not in text[:learners], f"{path.name}: an exercise before 'For learners'"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)

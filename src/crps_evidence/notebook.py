@@ -114,9 +114,9 @@ def plural(count: int, singular: str, many: str | None = None) -> str:
 
 
 ACCESS_WORDS = {
-    "specialist procedure": "given only by specialist teams",
-    "prescription": "needs a prescription or a referral",
-    "over the counter": "can be bought without a prescription",
+    "specialist procedure": "Given only by specialist teams.",
+    "prescription": "Needs a prescription or a referral.",
+    "over the counter": "Can be bought without a prescription.",
 }
 
 
@@ -153,7 +153,7 @@ def key_points(treatment_id: str) -> Markdown:
     if not pd.isna(row["plain_summary"]):
         lines.append(f"**In short:** {row['plain_summary']}")
     lines.append(f"**How sure can we be?** {certainty_sentence(treatment_id, evidence)}")
-    lines.append(f"**Access:** it {ACCESS_WORDS.get(row['access'], row['access'])}.")
+    lines.append(f"**Access:** {ACCESS_WORDS.get(row['access'], row['access'])}")
     if not pd.isna(row["typical_course"]):
         lines.append(f"**Course as studied:** {row['typical_course']}")
     if not pd.isna(row["main_adverse_events"]):
@@ -363,3 +363,177 @@ def references(notebook: str) -> HTML:
         items.append(f'<li id="ref-{ref.key}">{html.escape(format_reference(ref))} '
                      f'[{" · ".join(links)}]</li>')
     return HTML('<ol class="crps-references">\n' + "\n".join(items) + "\n</ol>")
+
+
+# ------------------------------------------------------------------ counts and analyses
+
+_DESIGN_GROUPS = (
+    (("parallel RCT", "crossover RCT"), "randomised trial", "randomised trials"),
+    (("RCT follow-up",), "long-term follow-up of a trial", "long-term follow-ups of trials"),
+    (("non-randomised controlled",), "non-randomised controlled study",
+     "non-randomised controlled studies"),
+    (("cohort", "case series", "case report"), "study without a comparison group",
+     "studies without a comparison group"),
+)
+
+
+def _design_phrase(studies: pd.DataFrame) -> str:
+    parts = [plural(int(studies["design"].isin(designs).sum()), one, many)
+             for designs, one, many in _DESIGN_GROUPS if studies["design"].isin(designs).any()]
+    if not parts:
+        return "no studies"
+    return ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1]
+
+
+def design_counts(treatment_id: str | list[str]) -> Markdown:
+    """How many studies of each kind the collection holds for a treatment, in a sentence.
+
+    Notebooks, exercise answers and the teaching guide show this instead of a typed count,
+    so every page agrees with the data. A treatment with sub-modalities (ketamine and its
+    cream) gets the total and the count for each part.
+
+    Examples
+    --------
+    >>> print(design_counts("tadalafil").data)
+    In this collection: 1 randomised trial.
+    """
+    evidence = _evidence()
+    studies = _studies_of(treatment_id, evidence)
+    text = f"In this collection: {_design_phrase(studies)}."
+    present = [t for t in _treatment_ids(treatment_id, evidence)
+               if (studies["treatment_id"] == t).any()]
+    if len(present) > 1:
+        names = evidence.treatments.set_index("id")["name"]
+        each = [f"{names[t]}: {_design_phrase(studies[studies['treatment_id'] == t])}"
+                for t in present]
+        text += " Of these, " + "; ".join(each) + "."
+    return Markdown(text)
+
+
+def _fmt(value: float, ratio: bool) -> str:
+    """Two decimals; ratios below 0.1 keep two significant figures."""
+    return f"{value:.2g}" if ratio and value < 0.1 else f"{value:.2f}"
+
+
+def pooled_analysis(analysis_id: str) -> None:
+    """Show one pooled analysis: its question, forest plot, result, checks and published ones.
+
+    Everything comes from :func:`crps_evidence.analyses.run_analysis`, the function the
+    command ``crps-evidence analyses`` prints, so the page and the command agree.
+    """
+    from .analyses import run_analysis
+
+    result = run_analysis(_evidence(), analysis_id)
+    p, ratio = result.pooled, result.ratio
+    measure = str(result.spec["effect_measure"])
+    name = {"RR": "risk ratio", "OR": "odds ratio", "RD": "risk difference",
+            "MD": "mean difference", "SMD": "standardised mean difference"}[measure]
+    display(Markdown(f"**Question.** {result.spec['question']}"))
+    figure = plots.forest_plot(result.effects, pooled=p, labels=result.labels,
+                               title=f"{result.spec['domain'].capitalize()}: {name} by trial")
+    display(as_image(figure))
+    how = "random effects (REML)" if p.method == "REML" else p.method
+    if p.knapp_hartung:
+        how += " with the Knapp-Hartung adjustment"
+    s = result.summary()
+    rows = [{
+        "Analysis": f"This collection: {plural(p.k, 'trial')}, {how}",
+        "Estimate": _fmt(s["estimate"], ratio),
+        "95% CI": f"{_fmt(s['ci_low'], ratio)} to {_fmt(s['ci_high'], ratio)}",
+        "Heterogeneity": f"I² = {p.i2:.0f}%, τ² = {p.tau2:.3f}",
+    }, {
+        "Analysis": "This collection, fixed effect (sensitivity check)",
+        "Estimate": _fmt(s["fixed_estimate"], ratio),
+        "95% CI": f"{_fmt(s['fixed_ci_low'], ratio)} to {_fmt(s['fixed_ci_high'], ratio)}",
+        "Heterogeneity": "—",
+    }]
+    bib = _evidence().references
+    for pub in result.published.itertuples():
+        ci = ("—" if pd.isna(pub.ci_low) else f"{pub.ci_low:g} to {pub.ci_high:g}")
+        label = "" if pd.isna(pub.effect_measure) else f" ({pub.effect_measure})"
+        studies = "" if pd.isna(pub.k) else f"; {plural(int(pub.k), 'study', 'studies')}"
+        rows.append({
+            "Analysis": f"{short_citation(bib[pub.bibkey])}: {pub.comparison}{studies}",
+            "Estimate": f"{pub.estimate:g}{label}",
+            "95% CI": ci,
+            "Heterogeneity": "—" if pd.isna(pub.i2) else f"I² = {pub.i2:g}%",
+        })
+    display(reader_table(pd.DataFrame(rows)))
+    notes = [f"*Effects are {name}s of treatment against control"
+             + ("; below 1 favours the treatment.*" if ratio and result.effects[
+                 "lower_is_better"].iloc[0] else ".*")]
+    if p.k < 3:
+        notes.append("With fewer than three trials there is no prediction interval, and the "
+                     "between-trial variance cannot be estimated reliably.")
+    else:
+        notes.append(f"95% prediction interval: {_fmt(s['pi_low'], ratio)} to "
+                     f"{_fmt(s['pi_high'], ratio)}.")
+    if not result.leave_one_out.empty:
+        loo = result.leave_one_out
+        notes.append("Leaving out one trial at a time, the estimate ranges from "
+                     f"{_fmt(loo['estimate'].min(), ratio)} to "
+                     f"{_fmt(loo['estimate'].max(), ratio)}.")
+    notes.append(f"*Why these trials:* {result.spec['note']}")
+    display(Markdown("\n\n".join(notes)))
+
+
+def at_a_glance(treatment_ids: list[str]) -> ReaderTable:
+    """One row per treatment: certainty (who rated it), the trials held and what they found."""
+    from .overview import certainty_labels, landing_table
+
+    evidence = _evidence()
+    table = landing_table(evidence)
+    table = table.assign(Certainty=certainty_labels(evidence), _id=evidence.treatments["id"]
+                         .to_numpy())
+    table = table[table["_id"].isin(treatment_ids)]
+    order = {t: i for i, t in enumerate(treatment_ids)}
+    table = table.iloc[table["_id"].map(order).argsort()]
+    shown = table[["Treatment", "Certainty", "What the trials found", "Main risks"]]
+    return reader_table(shown.reset_index(drop=True), missing="not reported")
+
+
+def certainty_table(treatment_id: str | list[str]) -> ReaderTable | Markdown:
+    """Every certainty rating held for a treatment: published ones read, and ours with why.
+
+    Published ratings come first. For our own, the domains that rate the evidence down are
+    listed with their reasons, so a reader sees why, and any disagreement is visible side by
+    side.
+    """
+    from .certainty import OURS
+    from .grade import DOMAINS
+
+    evidence = _evidence()
+    ids = _treatment_ids(treatment_id, evidence)
+    rows = evidence.certainty[evidence.certainty["treatment_id"].isin(ids)]
+    if rows.empty:
+        return Markdown("No studies found, so there is nothing to rate.")
+    names = evidence.treatments.set_index("id")["name"]
+    bib = evidence.references
+    rows = rows.assign(_ours=rows["rated_by"] == OURS).sort_values(
+        ["_ours"], kind="stable")
+    records = []
+    for row in rows.itertuples():
+        if row.rated_by == OURS:
+            who = "Our assessment (GRADE method), not a published rating"
+            down = [f"{d.replace('_', ' ')} ({getattr(row, d)}): {getattr(row, d + '_reason')}"
+                    for d in DOMAINS if getattr(row, d) != "no concern"]
+            why = ("Rated down for " + "; ".join(down)) if down else "Not rated down"
+            start = ("randomised trials start at high" if "RCT" in " ".join(
+                evidence.studies.set_index("id").loc[str(row.studies).split(), "design"])
+                and "uncontrolled" != row.comparison_type else "other designs start at low")
+            why = f"{why}. ({start.capitalize()}.)"
+        else:
+            who = f"{short_citation(bib[row.rated_by])} (published)"
+            why = "" if pd.isna(row.note) else row.note
+        records.append({
+            "Treatment": names[row.treatment_id],
+            "Rated by": who,
+            "Comparison": row.comparison,
+            "Outcome": row.outcome,
+            "Certainty": row.certainty,
+            "Why": why,
+        })
+    table = pd.DataFrame(records)
+    if table["Treatment"].nunique() == 1:
+        table = table.drop(columns="Treatment")
+    return reader_table(table)
