@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import bibtexparser
 
@@ -13,6 +13,11 @@ from .http import Service
 
 
 def checked_doi(doi: str) -> str:
+    """The bare, lower-case DOI, or :class:`ValueError` for a malformed one.
+
+    >>> checked_doi("https://doi.org/10.5555/ABC")
+    '10.5555/abc'
+    """
     bare = normalize_doi(doi)
     if not is_valid_doi(bare):
         raise ValueError(
@@ -20,7 +25,6 @@ def checked_doi(doi: str) -> str:
             "(a https://doi.org/ prefix is accepted)"
         )
     return bare
-
 
 
 class CrossrefClient(Service):
@@ -35,6 +39,8 @@ class CrossrefClient(Service):
     """
 
     service = "Crossref"
+    resolver = "doi.org"
+    """Label of the DOI resolver in messages (BibTeX comes from there, not from Crossref)."""
 
     def work(self, doi: str, *, refresh: bool = False) -> dict[str, Any]:
         """Metadata of one work (the ``message`` object of ``/works/{doi}``).
@@ -106,6 +112,7 @@ class CrossrefClient(Service):
             headers={"Accept": "application/x-bibtex"},
             refresh=refresh,
             what=f"DOI {bare}",
+            service=self.resolver,
         )
         try:
             text = response.content.decode("utf-8")
@@ -116,15 +123,23 @@ class CrossrefClient(Service):
         except ValueError as exc:
             self._discard(response)
             raise ClientError(
-                f"DOI content negotiation: unusable BibTeX for DOI {bare}: {exc}"
+                f"{self.resolver}: unusable BibTeX for DOI {bare}{_via(response)}: {exc}"
             ) from None
         served = fields.get("doi")
         if served and normalize_doi(served) != bare:
             self._discard(response)
             raise ClientError(
-                f"DOI content negotiation: asked for DOI {bare} but the BibTeX is for {served}"
+                f"{self.resolver}: asked for DOI {bare} but the BibTeX{_via(response)} is for "
+                f"{served}"
             )
         return text
+
+
+def _via(response: Any) -> str:
+    """`` (served by <host> after a redirect)`` when the resolver redirected, else ``""``."""
+    if not getattr(response, "history", None):
+        return ""
+    return f" (served by {urlsplit(response.url).netloc} after a redirect)"
 
 
 def parse_bibtex_entry(text: str) -> tuple[str, str, dict[str, str]]:

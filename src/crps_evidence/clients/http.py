@@ -25,7 +25,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from requests_cache import CachedSession
 from requests_cache.policy.settings import DEFAULT_IGNORED_PARAMS
-from urllib3.exceptions import ReadTimeoutError
+from urllib3.exceptions import InvalidHeader, MaxRetryError, ReadTimeoutError, ResponseError
 from urllib3.util.retry import Retry
 
 from ..config import Settings, get_settings
@@ -36,8 +36,11 @@ log = logging.getLogger(__name__)
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 """HTTP statuses retried with backoff."""
 
-MAX_RETRY_AFTER = 120.0
-"""Longest ``Retry-After`` (seconds) the clients will wait before giving up."""
+MAX_RETRY_AFTER = 60.0
+"""Default longest wait (seconds) before a retry; ``Retry-After`` asking more fails at once."""
+
+NOTICE_AFTER = 5.0
+"""Default wait (seconds) beyond which a retry's wait is announced."""
 
 
 class NotFoundError(ClientError):
@@ -46,12 +49,78 @@ class NotFoundError(ClientError):
 
 
 
-class _CappedRetry(Retry):
-    """urllib3 ``Retry`` that never sleeps longer than :data:`MAX_RETRY_AFTER`."""
+class _RetryPolicy(Retry):
+    """urllib3 ``Retry`` that announces long waits and refuses waits beyond a limit.
+
+    A wait (``Retry-After`` or backoff) longer than ``notice_after`` seconds is announced on
+    the ``crps_evidence.clients`` logger (what is retried, how long, how to stop); a
+    ``Retry-After`` longer than ``max_wait`` is not waited for at all: the answer is handed
+    back at once and :meth:`Service._get` explains it.
+    """
+
+    def __init__(self, *args: Any, max_wait: float = MAX_RETRY_AFTER,
+                 notice_after: float = NOTICE_AFTER,
+                 services: tuple[tuple[str, str], ...] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.max_wait = max_wait
+        self.notice_after = notice_after
+        self.services = services
+        self.where = ""
+
+    def new(self, **kw: Any) -> _RetryPolicy:
+        fresh = super().new(**kw)
+        fresh.max_wait, fresh.notice_after = self.max_wait, self.notice_after
+        fresh.services, fresh.where = self.services, self.where
+        return fresh
 
     def get_retry_after(self, response: Any) -> float | None:
-        value = super().get_retry_after(response)
-        return None if value is None else min(value, MAX_RETRY_AFTER)
+        try:
+            return super().get_retry_after(response)
+        except InvalidHeader:  # a garbled header: fall back to the exponential backoff
+            return None
+
+    def increment(self, method: str | None = None, url: str | None = None,
+                  response: Any = None, error: Exception | None = None, _pool: Any = None,
+                  _stacktrace: Any = None) -> _RetryPolicy:
+        if response is not None and self.respect_retry_after_header:
+            asked = self.get_retry_after(response)
+            if asked is not None and asked > self.max_wait:
+                # Hand the answer back now: raise_on_status=False makes urllib3 return it.
+                raise MaxRetryError(_pool, url or "", ResponseError(
+                    f"Retry-After {asked:g} s exceeds the {self.max_wait:g} s limit"))
+        fresh = super().increment(method, url, response, error, _pool, _stacktrace)
+        if _pool is not None:
+            port = f":{_pool.port}" if _pool.port else ""
+            path = urlsplit(url or "").path
+            fresh.where = f"{_pool.scheme}://{_pool.host}{port}{path}"
+        return fresh
+
+    def _service(self) -> str:
+        for base, name in self.services:
+            if self.where.startswith(base):
+                return name
+        return urlsplit(self.where).netloc or "the service"
+
+    def sleep(self, response: Any = None) -> None:
+        wait = None
+        if self.respect_retry_after_header and response is not None:
+            wait = self.get_retry_after(response)
+        why = "as the server asked (Retry-After)"
+        if not wait:
+            wait, why = self.get_backoff_time(), "before trying again"
+        if wait > self.notice_after:
+            last = self.history[-1] if self.history else None
+            what = (f"HTTP {last.status}" if last is not None and last.status
+                    else type(last.error).__name__ if last is not None and last.error
+                    else "no usable answer")
+            attempt = len(self.history)
+            log.warning(
+                "%s: %s from %s; waiting %.0f s %s (retry %d); press Ctrl+C or interrupt "
+                "the kernel to stop", self._service(), what, self.where or "the server",
+                wait, why, attempt,
+            )
+        if wait > 0:
+            time.sleep(wait)
 
 
 class ThrottledAdapter(HTTPAdapter):
@@ -75,19 +144,29 @@ class ThrottledAdapter(HTTPAdapter):
         return super().send(request, **kwargs)
 
 
+def _service_names(settings: Settings) -> tuple[tuple[str, str], ...]:
+    return ((settings.doi_url, "doi.org"), (settings.crossref_url, "Crossref"),
+            (settings.eutils_url, "NCBI E-utilities"), (settings.ctgov_url, "ClinicalTrials.gov"))
+
+
 def retry_policy(settings: Settings) -> Retry:
-    return _CappedRetry(
+    """The urllib3 retry policy every adapter uses (see :class:`_RetryPolicy`)."""
+    return _RetryPolicy(
         total=settings.retries,
         connect=settings.retries,
         read=settings.retries,
         status=settings.retries,
         other=0,
         backoff_factor=settings.backoff_factor,
-        backoff_max=MAX_RETRY_AFTER,
+        backoff_max=settings.max_wait,
+        retry_after_max=10**9,  # see the real value; increment() refuses what is too long
         status_forcelist=RETRY_STATUSES,
         allowed_methods=frozenset({"GET", "HEAD"}),
         respect_retry_after_header=True,
         raise_on_status=False,
+        max_wait=settings.max_wait,
+        notice_after=settings.notice_wait,
+        services=_service_names(settings),
     )
 
 
@@ -135,11 +214,36 @@ def _where(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}{parts.path}"
 
 
+def _retry_after(response: requests.Response) -> float | None:
+    """Seconds a ``Retry-After`` header asks for (``None`` if absent or unreadable)."""
+    value = response.headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        return Retry(retry_after_max=10**9).parse_retry_after(value)
+    except InvalidHeader:
+        return None
+
+
+def _cut_in_body(exc: BaseException) -> bool:
+    """Whether a request failed while its body was being read (urllib3 does not retry that).
+
+    A dropped connection shows as ``ChunkedEncodingError`` (requests' name for urllib3's
+    ``ProtocolError``, e.g. ``IncompleteRead``), a stalled body as ``ConnectionError``
+    wrapping a bare ``ReadTimeoutError``.
+    """
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
+        return True
+    first = exc.args[0] if exc.args else None
+    return isinstance(exc, requests.ConnectionError) and isinstance(first, ReadTimeoutError)
+
+
 def _timed_out(exc: BaseException) -> bool:
     if isinstance(exc, requests.Timeout):
         return True
-    reason = getattr(exc.args[0], "reason", None) if exc.args else None
-    return isinstance(reason, ReadTimeoutError)
+    first = exc.args[0] if exc.args else None
+    return isinstance(first, ReadTimeoutError) or isinstance(
+        getattr(first, "reason", None), ReadTimeoutError)
 
 
 class _RedactFilter(logging.Filter):
@@ -202,10 +306,20 @@ class Service:
         return text
 
     def _discard(self, response: requests.Response) -> None:
-        """Evict a response that failed validation from the cache."""
-        key = getattr(response, "cache_key", None)
-        if key and isinstance(self.session, CachedSession):
-            self.session.cache.delete(key)
+        """Evict a response that failed validation from the cache, under every key.
+
+        After a redirect (doi.org to the publisher's or Crossref's service) requests-cache
+        stores the answer twice: under the key of the request that was made and under the
+        key of the redirected request. Both go, with the aliases of the redirects.
+        """
+        if not isinstance(self.session, CachedSession):
+            return
+        cache = self.session.cache
+        keys = {getattr(response, "cache_key", None)}
+        for hop in (*response.history, response):
+            if hop.request is not None:
+                keys.add(cache.create_key(hop.request))
+        cache.delete(*sorted(k for k in keys if k))
 
     def _get(
         self,
@@ -215,7 +329,14 @@ class Service:
         headers: Mapping[str, str] | None = None,
         refresh: bool = False,
         what: str = "",
+        service: str | None = None,
     ) -> requests.Response:
+        """GET ``url``; return the HTTP 200 response or raise :class:`ClientError`.
+
+        Failures urllib3 does not retry (a connection cut while the body is being read)
+        are retried here, ``settings.retries`` times with the same backoff.
+        """
+        name = service or self.service
         where = _where(url)
         kwargs: dict[str, Any] = {
             "params": dict(params or {}),
@@ -224,47 +345,85 @@ class Service:
         }
         if refresh and isinstance(self.session, CachedSession):
             kwargs["force_refresh"] = True
-        try:
-            response = self.session.get(url, **kwargs)
-        except requests.RequestException as exc:
-            if isinstance(exc, requests.ConnectTimeout):
-                raise ClientError(
-                    f"{self.service}: cannot connect to {where} within "
-                    f"{self.settings.connect_timeout:g} s; check the network connection"
-                ) from None
-            if _timed_out(exc):
-                raise ClientError(
-                    f"{self.service}: no answer from {where} within "
-                    f"{self.settings.read_timeout:g} s (tried {self.settings.retries + 1} "
-                    "times); the service may be down, try again later"
-                ) from None
-            if isinstance(exc, requests.ConnectionError):
-                raise ClientError(
-                    f"{self.service}: cannot connect to {where}; check the network "
-                    "connection (the service may be down)"
-                ) from None
-            raise ClientError(
-                f"{self.service}: request to {where} failed ({type(exc).__name__})"
-            ) from None
+        attempts = self.settings.retries + 1
+        for attempt in range(1, attempts + 1):
+            try:
+                response = self.session.get(url, **kwargs)
+                break
+            except requests.RequestException as exc:
+                if not _cut_in_body(exc):
+                    raise self._failure(name, where, exc) from None
+                if attempt == attempts and _timed_out(exc):
+                    raise self._failure(name, where, exc) from None
+                if attempt == attempts:
+                    raise ClientError(
+                        f"{name}: the connection to {where} was cut while the answer was "
+                        f"being read (tried {attempts} times); try again later"
+                    ) from None
+                self._pause(name, where, attempt)
+        return self._checked(name, where, response, what)
+
+    def _pause(self, name: str, where: str, attempt: int) -> None:
+        """Back off before retrying a cut body, announcing a long wait."""
+        wait = min(self.settings.max_wait, self.settings.backoff_factor * 2 ** (attempt - 1))
+        if wait > self.settings.notice_wait:
+            log.warning("%s: the connection to %s was cut while reading the answer; waiting "
+                        "%.0f s before trying again (retry %d); press Ctrl+C or interrupt the "
+                        "kernel to stop", name, where, wait, attempt)
+        if wait > 0:
+            time.sleep(wait)
+
+    def _failure(self, name: str, where: str, exc: requests.RequestException) -> ClientError:
+        """The :class:`ClientError` for a request that raised."""
+        if isinstance(exc, requests.ConnectTimeout):
+            return ClientError(
+                f"{name}: cannot connect to {where} within "
+                f"{self.settings.connect_timeout:g} s; check the network connection"
+            )
+        if _timed_out(exc):
+            return ClientError(
+                f"{name}: no answer from {where} within "
+                f"{self.settings.read_timeout:g} s (tried {self.settings.retries + 1} "
+                "times); the service may be down, try again later"
+            )
+        if isinstance(exc, requests.ConnectionError):
+            return ClientError(
+                f"{name}: cannot connect to {where}; check the network "
+                "connection (the service may be down)"
+            )
+        return ClientError(f"{name}: request to {where} failed ({type(exc).__name__})")
+
+    def _checked(self, name: str, where: str, response: requests.Response,
+                 what: str) -> requests.Response:
+        """Return an HTTP 200 response; raise a :class:`ClientError` naming the rest."""
         status = response.status_code
         if status == 200:
             return response
+        final = _where(response.url) if response.url else where
+        source = where if final == where else f"{final} (redirected from {where})"
         label = what or where
         if status == 404:
-            raise NotFoundError(f"{self.service}: {label} not found (HTTP 404 from {where})")
+            raise NotFoundError(f"{name}: {label} not found (HTTP 404 from {source})")
+        asked = _retry_after(response)
+        if status in RETRY_STATUSES and asked is not None and asked > self.settings.max_wait:
+            raise ClientError(
+                f"{name}: HTTP {status} from {source} asks to wait {asked:.0f} s before "
+                f"trying again (Retry-After), longer than the {self.settings.max_wait:g} s "
+                "this tool waits (CRPS_EVIDENCE_MAX_WAIT); gave up at once: try again later"
+            )
         if status == 429:
             raise ClientError(
-                f"{self.service}: rate limit still exceeded after {self.settings.retries} "
-                f"retries (HTTP 429 from {where}); wait a while and try again"
+                f"{name}: rate limit still exceeded after {self.settings.retries} "
+                f"retries (HTTP 429 from {source}); wait a while and try again"
             )
         if status >= 500:
             raise ClientError(
-                f"{self.service}: server error HTTP {status} from {where} after "
+                f"{name}: server error HTTP {status} from {source} after "
                 f"{self.settings.retries} retries; try again later"
             )
         snippet = self._redact(" ".join(response.text.split()))[:200]
         raise ClientError(
-            f"{self.service}: HTTP {status} from {where} for {label}"
+            f"{name}: HTTP {status} from {source} for {label}"
             + (f": {snippet}" if snippet else "")
         )
 
@@ -275,8 +434,6 @@ class Service:
         except ValueError:
             self._discard(response)
             raise ClientError(
-                f"{self.service}: the answer from {_where(url)} is not valid JSON "
-                "(truncated or garbled); try again later"
+                f"{kwargs.get('service') or self.service}: the answer from {_where(url)} is "
+                "not valid JSON (truncated or garbled); try again later"
             ) from None
-
-
