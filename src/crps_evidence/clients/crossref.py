@@ -8,7 +8,7 @@ from urllib.parse import quote, urlsplit
 import bibtexparser
 
 from ..errors import ClientError
-from ..references import is_valid_doi, normalize_doi
+from ..references import is_valid_doi, normalize_doi, quiet_bibtexparser
 from .http import Service
 
 
@@ -173,7 +173,8 @@ def parse_bibtex_entry(text: str) -> tuple[str, str, dict[str, str]]:
             break
     if depth != 0 or not stripped.endswith(("}", ")")):
         raise ValueError("the entry is incomplete (truncated: braces do not balance)")
-    library = bibtexparser.parse_string(stripped)
+    with quiet_bibtexparser():
+        library = bibtexparser.parse_string(stripped)
     if library.failed_blocks:
         raise ValueError("the entry does not parse")
     if len(library.entries) != 1:
