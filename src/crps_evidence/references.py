@@ -186,7 +186,7 @@ def quiet_bibtexparser() -> Iterator[list[str]]:
     Examples
     --------
     >>> with quiet_bibtexparser() as held:
-    ...     library = bibtexparser.parse_string("@article{a, title = {x}\n@article{b, year=1}")
+    ...     library = bibtexparser.parse_string("@article{a, title = {x}\\n@article{b, year=1}")
     >>> len(library.failed_blocks), "aborted" in held[0]
     (1, True)
     """
