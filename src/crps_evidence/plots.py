@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -21,7 +22,9 @@ from matplotlib.patches import Polygon
 from matplotlib.ticker import FuncFormatter
 
 from .errors import AnalysisError
-from .synthesis import PoolResult
+
+if TYPE_CHECKING:  # only for annotations: plotting needs no statistics library
+    from .synthesis import PoolResult
 
 __all__ = ["evidence_map", "evidence_timeline", "forest_plot"]
 

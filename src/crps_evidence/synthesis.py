@@ -23,14 +23,17 @@ from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
-from statsmodels.stats.meta_analysis import (
-    combine_effects,
-    effectsize_2proportions,
-    effectsize_smd,
-)
 
+from ._lazy import lazy_function, lazy_module
 from .errors import AnalysisError
+
+# scipy and statsmodels are imported on first use: a notebook's first import stays light.
+optimize = lazy_module("scipy.optimize")
+stats = lazy_module("scipy.stats")
+_META = "statsmodels.stats.meta_analysis"
+combine_effects = lazy_function(_META, "combine_effects")
+effectsize_2proportions = lazy_function(_META, "effectsize_2proportions")
+effectsize_smd = lazy_function(_META, "effectsize_smd")
 
 __all__ = [
     "FewStudiesWarning",
@@ -51,7 +54,7 @@ MEASURES: dict[str, str] = {
 }
 _CONTINUOUS = {"MD", "SMD"}
 _RATIO = {"RR", "OR"}
-_Z95 = float(stats.norm.ppf(0.975))
+_Z95 = 1.959963984540054  # float(scipy.stats.norm.ppf(0.975)); tested
 _KEY = ["study_id", "domain", "timepoint"]
 METHODS = ("REML", "DL", "PM", "FE")
 
