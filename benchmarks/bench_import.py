@@ -3,7 +3,8 @@
 Each statement runs in a fresh interpreter (so nothing is already imported), ``repeat``
 times; the table shows the minimum and median wall time of the statement alone, and which
 heavy libraries it pulled in. Prints figures; asserts nothing (``tests/test_lazy_imports.py``
-checks which modules are loaded, without timing).
+checks which modules are loaded, without timing). The "before" column is the code before
+issue 15 (commit 06f2a82) on the same machine; see benchmarks/RESULTS.md for how to re-run it.
 
     python benchmarks/bench_import.py [--repeat 7]
 """
@@ -23,6 +24,13 @@ STATEMENTS = {
 }
 HEAVY = ("frictionless", "scipy", "statsmodels", "requests", "requests_cache",
          "crps_evidence.clients", "IPython")  # fmt: skip
+
+#: Minimum seconds before issue 15 (frictionless, scipy and statsmodels imported eagerly).
+BEFORE = {
+    "import pandas, matplotlib.figure (floor)": 1.179,
+    "import crps_evidence": 0.853,
+    "from crps_evidence import notebook": 2.576,
+}
 
 PROBE = """
 import json, sys, time
@@ -49,10 +57,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=7)
     args = parser.parse_args()
-    print(f"{'statement (fresh interpreter)':<44}{'min s':>8}{'median s':>10}  heavy modules")
+    print(f"{'statement (fresh interpreter)':<44}{'min s':>8}{'median s':>10}{'before s':>10}"
+          "  heavy modules")
     for label, statement in STATEMENTS.items():
         low, mid, loaded = measure(statement, args.repeat)
-        print(f"{label:<44}{low:>8.3f}{mid:>10.3f}  {', '.join(loaded) or '-'}")
+        print(f"{label:<44}{low:>8.3f}{mid:>10.3f}{BEFORE[label]:>10.3f}  "
+              f"{', '.join(loaded) or '-'}")
 
 
 if __name__ == "__main__":

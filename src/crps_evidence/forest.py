@@ -58,6 +58,7 @@ _TICKS_IN = (7 + SMALL_PT * LINE) / 72  # tick marks, their padding and labels
 _FAVOURS_GAP_IN = 0.06  # between the null line and each favours label
 RATIO_MEASURES = frozenset({"logRR", "logOR"})
 _DIGITS = re.compile(r"[0-9]")
+_SAFETY_IN = 0.01  # room for kerning a digit pattern's width might not show
 AXIS_LABELS = {
     "MD": "Mean difference",
     "SMD": "Standardised mean difference (Hedges' g)",
@@ -93,10 +94,10 @@ def block_width_in(text: str, size: float, bold: bool = False) -> float:
 
 
 def widest_in(texts: Sequence[str], size: float, bold: bool = False) -> float:
-    """Width of the widest of many number-like texts, measuring each digit pattern once.
+    """Width of the widest of many texts, measuring each digit pattern once.
 
     DejaVu Sans (matplotlib's default) has tabular digits: texts that differ only in their
-    digits are equally wide, so one of each pattern is measured.
+    digits ("Smith 2009", "Smith 2010") are equally wide, so one of each pattern is measured.
     """
     shapes = {_DIGITS.sub("0", t): t for t in texts}
     return max((block_width_in(t, size, bold) for t in shapes.values()), default=0.0)
@@ -113,6 +114,8 @@ def wrap(text: str, width_in: float, size: float, bold: bool = False) -> str:
     >>> wrap("Sigtermans et al. 2009", 0.9, 11)
     'Sigtermans\\net al. 2009'
     """
+    if text_width_in(_DIGITS.sub("0", text), size, bold) <= width_in - _SAFETY_IN:
+        return text  # fits (digits are tabular: measured once per digit pattern)
     lines: list[str] = []
     for word in (w for w in text.split(" ") if w):  # at spaces only, not at no-break spaces
         candidate = f"{lines[-1]} {word}" if lines else word
@@ -324,10 +327,10 @@ def _columns_widths(rows: ForestRows) -> tuple[float, float, float, bool]:
     weight_w = max(widest_in([*rows.weights, "100%"], BODY_PT),
                    text_width_in("Weight", BODY_PT, bold=True))
     label_w = min(LABEL_MAX_IN, max(
-        [text_width_in(t, BODY_PT) for t in rows.labels]
-        + [text_width_in("Study", BODY_PT, bold=True),
-           text_width_in(pooled_label, BODY_PT, bold=True),
-           text_width_in(heterogeneity, SMALL_PT)]))
+        widest_in(rows.labels, BODY_PT) + _SAFETY_IN,
+        text_width_in("Study", BODY_PT, bold=True),
+        text_width_in(pooled_label, BODY_PT, bold=True),
+        text_width_in(heterogeneity, SMALL_PT)))
     fixed = 2 * PAD_IN + 3 * GAP_IN + weight_w
     one_line = max(widest_in(rows.effects, BODY_PT),
                    text_width_in(pooled_effect, BODY_PT, bold=True),
