@@ -7,7 +7,11 @@ off) built by :func:`build_session`:
 
 * every request carries a ``(connect, read)`` timeout;
 * HTTP 429, 500, 502, 503 and 504 and dropped connections are retried with exponential
-  backoff by urllib3's :class:`~urllib3.util.Retry`, which honours ``Retry-After``;
+  backoff by urllib3's :class:`~urllib3.util.Retry`, which honours ``Retry-After``; a
+  connection cut while the body is read is retried the same way;
+* a wait longer than ``CRPS_EVIDENCE_NOTICE_WAIT`` (5 s) is announced on the
+  ``crps_evidence.clients`` logger (what, how long, Ctrl+C to stop), and a ``Retry-After``
+  beyond ``CRPS_EVIDENCE_MAX_WAIT`` (60 s) is not waited for: the request fails at once;
 * the User-Agent names the tool and the contact address (``CRPS_EVIDENCE_CONTACT``);
 * successful (HTTP 200) answers are kept in an on-disk SQLite cache, so asking twice costs
   one request; answers that fail validation are evicted again.
