@@ -2,7 +2,9 @@
 
 Prints figures; asserts nothing. Goals (issue 2): `load_references()` adds at most 25% over
 raw `bibtexparser.parse_file` on the same file, and all tables + references + validation load
-in under 1 s at 5,000 studies.
+in under 1 s at 5,000 studies. The "before" column is the same benchmark on the code before
+issue 15 (commit 06f2a82, frictionless validating row by row), measured on the same machine
+in the same session (see benchmarks/RESULTS.md).
 
     python benchmarks/bench_loading.py [N]
 """
@@ -20,7 +22,14 @@ from pathlib import Path
 
 import bibtexparser
 
-from crps_evidence import check_integrity, load_all, load_references
+from crps_evidence import (
+    check_integrity,
+    load_all,
+    load_outcomes,
+    load_references,
+    load_studies,
+    load_treatments,
+)
 from crps_evidence.data import schema_fields
 from crps_evidence.paths import data_dir
 
@@ -51,6 +60,17 @@ def generate(folder: Path, n: int) -> None:
         "".join(ENTRY.format(i=i, pmid=10_000_000 + i) for i in range(n)))
 
 
+#: Minimum seconds at N=5000 before issue 15 (see the module docstring and RESULTS.md).
+BEFORE = {
+    "bibtexparser.parse_file (raw)": 0.508,
+    "load_references()": 0.525,
+    "tables only (3 loaders, no cache)": 1.888,
+    "load_all(), tables validated (no cache)": 2.579,
+    "load_all(), validation cached (unchanged)": 0.612,
+    "check_integrity() on loaded data": 0.135,
+}
+
+
 def best_of(fn: Callable[[], object], repeat: int = 5) -> tuple[float, float]:
     """Minimum and median wall time over `repeat` runs."""
     times = []
@@ -70,6 +90,9 @@ def main(n: int = 5000) -> None:
         ours = best_of(lambda: load_references(bib), repeat=10)
         os.environ["CRPS_EVIDENCE_CACHE_DIR"] = str(folder / "cache")
         os.environ["CRPS_EVIDENCE_NO_CACHE"] = "1"
+        tables = best_of(lambda: (load_treatments(folder / "treatments.csv"),
+                                  load_studies(folder / "studies.csv"),
+                                  load_outcomes(folder / "outcomes.csv")), repeat=3)
         cold = best_of(lambda: load_all(folder, bib), repeat=3)
         del os.environ["CRPS_EVIDENCE_NO_CACHE"]
         load_all(folder, bib)  # validates once and remembers it
@@ -77,13 +100,15 @@ def main(n: int = 5000) -> None:
         evidence = load_all(folder, bib)
         checks = best_of(lambda: check_integrity(evidence, folder / "none"), repeat=3)
     print(f"{n} generated studies, {2 * n} outcome rows, {n} references")
-    print(f"{'step':<44}{'min s':>8}{'median s':>10}")
+    print(f"{'step':<44}{'min s':>8}{'median s':>10}{'before s':>10}")
     rows = [("bibtexparser.parse_file (raw)", raw), ("load_references()", ours),
+            ("tables only (3 loaders, no cache)", tables),
             ("load_all(), tables validated (no cache)", cold),
             ("load_all(), validation cached (unchanged)", warm),
             ("check_integrity() on loaded data", checks)]
     for label, (low, mid) in rows:
-        print(f"{label:<44}{low:>8.3f}{mid:>10.3f}")
+        before = f"{BEFORE[label]:>10.3f}" if n == 5000 and label in BEFORE else f"{'-':>10}"
+        print(f"{label:<44}{low:>8.3f}{mid:>10.3f}{before}")
     print(f"loader overhead over raw parsing: {100 * (ours[0] / raw[0] - 1):+.1f}% (goal <= 25%)")
     print(f"load + validate + check, first time: {cold[0] + checks[0]:.3f} s; files unchanged "
           f"since validated: {warm[0] + checks[0]:.3f} s (goal < 1 s)")

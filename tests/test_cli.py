@@ -159,15 +159,6 @@ def test_add_reference_with_pmid_lookup(env, bib, httpserver, capsys):
         "  doi = {10.5555/synthetic.0001},\n  pmid = {900000001}\n}\n")
 
 
-def test_add_reference_pmid_lookup_failure_writes_nothing(env, bib, httpserver, capsys):
-    before = bib.read_bytes()
-    serve_bibtex(httpserver)
-    httpserver.expect_request("/eutils/esearch.fcgi").respond_with_data("down", status=502)
-    assert main(["add-reference", DOI, "--bib", str(bib), "--pmid"]) == 3
-    assert "HTTP 502" in capsys.readouterr().err
-    assert bib.read_bytes() == before
-
-
 def test_add_reference_keeps_crlf_and_trailing_newline(env, tmp_path, httpserver):
     path = tmp_path / "crlf.bib"
     original = (BIB + "\n").replace("\n", "\r\n").encode("utf-8")

@@ -12,6 +12,7 @@ matplotlib.use("Agg")
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from crps_evidence.errors import AnalysisError
@@ -65,7 +66,8 @@ def test_forest_draws_one_marker_and_ci_per_study(table):
     offsets = markers.get_offsets()
     assert len(offsets) == len(table)
     np.testing.assert_allclose(offsets[:, 0], table["effect"])
-    assert list(offsets[:, 1]) == sorted(offsets[:, 1], reverse=True)  # first row on top
+    screen_y = ax.transData.transform(offsets)[:, 1]
+    assert list(screen_y) == sorted(screen_y, reverse=True)  # first row on top
     assert markers.get_paths()[0] is not None and markers.get_sizes().size == len(table)
     (cis,) = by_gid(ax, "study-cis")
     segments = cis.get_segments()
@@ -120,7 +122,10 @@ def test_forest_favours_labels_follow_direction(table, lower_is_better, left, ri
     (right_text,) = [t for t in ax.texts if t.get_gid() == "favours-right"]
     assert left_text.get_text() == f"← Favours {left}"
     assert right_text.get_text() == f"Favours {right} →"
-    assert left_text.get_position()[0] < 0 < right_text.get_position()[0]
+    renderer = FigureCanvasAgg(ax.figure).get_renderer()
+    null = ax.transData.transform((0.0, 0.0))[0]  # the line of no effect, on screen
+    left_box, right_box = (t.get_window_extent(renderer) for t in (left_text, right_text))
+    assert left_box.x1 <= null <= right_box.x0
 
 
 def test_forest_ratio_axis_is_labelled_on_the_ratio_scale(table):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -37,6 +39,21 @@ def test_malformed_entry_is_not_dropped_silently(minidata: Path) -> None:
     assert exc.value.line == len(original.splitlines()) + 2  # after one blank line
     assert "malformed" in str(exc.value)
     assert "broken2021x" in str(exc.value)
+
+
+def test_malformed_entry_error_is_said_once(minidata: Path, tmp_path: Path) -> None:
+    """bibtexparser's own console message is silenced; the package's error carries its reason."""
+    path = minidata / "references.bib"
+    path.write_text(path.read_text() + "\n@article{broken2021x,\n  title = {unclosed\n"
+                    "\n@article{next2022x, title = {Fine}}\n")
+    code = ("import sys\nfrom crps_evidence import DataError, load_references\n"
+            f"try:\n    load_references({str(path)!r})\n"
+            "except DataError as exc:\n    print(exc)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True, cwd=tmp_path)
+    assert result.stderr == ""  # no logging.lastResort line from bibtexparser
+    assert "broken2021x" in result.stdout
+    assert "Was still looking for field-value closing" in result.stdout  # the reason, once
 
 
 def test_duplicate_key_is_refused(minidata: Path) -> None:

@@ -15,7 +15,13 @@ from .data import (
     load_studies,
     load_treatments,
 )
-from .errors import AnalysisError, ClientError, CRPSEvidenceError, DataError
+from .errors import (
+    AnalysisError,
+    ClientError,
+    CRPSEvidenceError,
+    DataError,
+    ForeignKeyNotCheckedWarning,
+)
 from .integrity import check_integrity
 from .references import Bibliography, Reference, format_reference, load_references
 
@@ -26,6 +32,7 @@ __all__ = [
     "ClientError",
     "DataError",
     "Evidence",
+    "ForeignKeyNotCheckedWarning",
     "Reference",
     "check_integrity",
     "format_reference",

@@ -12,9 +12,11 @@ Subcommands
 ``trials TREATMENT [--refresh] [--snapshot-dir DIR]``
     Print a treatment's ClinicalTrials.gov snapshot; ``--refresh`` fetches it anew.
 
-Exit codes: 0 success; 1 problems found, duplicate refused or no snapshot; 2 bad input
-(usage, malformed DOI, unknown treatment, unreadable bibliography); 3 a service failed;
-4 a file could not be written; 130 interrupted.
+Exit codes: 0 success; 1 problems found, duplicate refused or no snapshot; 2 bad input or
+bad data (usage, malformed DOI, unknown treatment, unreadable bibliography, a fetched record
+without the author, year or title a key needs); 3 a service failed; 4 a file could not be
+written; 130 interrupted. ``add-reference --pmid`` still writes the entry when only the
+PubMed lookup fails, and warns that the pmid field is missing.
 """
 
 from __future__ import annotations
@@ -227,17 +229,24 @@ def cmd_add_reference(args: argparse.Namespace) -> int:
             _err(f"{path}: DOI {doi} is already there as '{ref.key}' (line {ref.line}); "
                  "nothing written")
             return EXIT_PROBLEMS
+    pmid_failure: ClientError | None = None
     with Clients(get_settings()) as api:
         text = api.crossref.bibtex(doi)
-        pmid = api.pubmed.pmid_for_doi(doi) if args.pmid else None
+        pmid = None
+        if args.pmid:
+            try:
+                pmid = api.pubmed.pmid_for_doi(doi)
+            except ClientError as exc:  # the BibTeX is good: keep it, say what is missing
+                pmid_failure = exc
     entry_type, _, fields = parse_bibtex_entry(text)
     first_author = re.split(r"\s+and\s+", fields.get("author", ""))[0].strip()
     year, title = fields.get("year", "").strip(), fields.get("title", "").strip()
     if args.key is None and not (first_author and year and title):
-        raise ClientError(
-            f"the BibTeX for DOI {doi} lacks author, year or title, so no key can be made; "
-            "add the entry by hand (or give --key)"
-        )
+        missing = [n for n, v in (("author", first_author), ("year", year), ("title", title))
+                   if not v]
+        _err(f"the BibTeX for DOI {doi} has no {' or '.join(missing)}, so no key can be made; "
+             "add the entry by hand (or give --key); nothing written")
+        return EXIT_INPUT
     key = args.key or make_key(first_author, year, title)
     clash = next((k for k in bib if k.lower() == key.lower()), None)
     if clash is not None:
@@ -248,6 +257,10 @@ def cmd_add_reference(args: argparse.Namespace) -> int:
     fields.pop("pmid", None)
     if pmid:
         fields["pmid"] = pmid
+    elif pmid_failure is not None:
+        _err(f"warning: the PubMed lookup failed ({pmid_failure}); the entry is written "
+             f"without a pmid field: add it by hand, or look it up later with "
+             f"`crps-evidence check --online`")
     elif args.pmid:
         _err(f"PubMed has no single record with DOI {doi}; no pmid field added")
     entry = format_entry(entry_type, key, fields)
@@ -341,7 +354,10 @@ def crossref_mismatches(ref: Reference, message: dict[str, Any]) -> list[str]:
         problems.append(f"{ref.key}: title differs from Crossref: {ref.get('title')!r} vs "
                         f"{titles[0]!r}")
     years = _crossref_years(message)
-    if ref.year and years and ref.year not in years:
+    if ref.year and not years:
+        problems.append(f"{ref.key}: year {ref.year} could not be checked: Crossref's record "
+                        "has no year (issued, print or online); check it by hand")
+    elif ref.year and ref.year not in years:
         problems.append(f"{ref.key}: year {ref.year} but Crossref has {'/'.join(sorted(years))}")
     journals = [*(message.get("container-title") or []),
                 *(message.get("short-container-title") or [])]
@@ -369,7 +385,10 @@ def pubmed_mismatches(ref: Reference, summary: dict[str, Any]) -> list[str]:
                         f"{ref.get('title')!r} vs {title!r}")
     years = {m.group(0) for d in (summary.get("pubdate"), summary.get("epubdate"))
              if d and (m := re.match(r"\d{4}", d))}
-    if ref.year and years and ref.year not in years:
+    if ref.year and not years:
+        problems.append(f"{ref.key}: year {ref.year} could not be checked: PubMed {ref.pmid} "
+                        "gives no publication date; check it by hand")
+    elif ref.year and ref.year not in years:
         problems.append(f"{ref.key}: year {ref.year} but PubMed {ref.pmid} has "
                         f"{'/'.join(sorted(years))}")
     journals = [j for j in (summary.get("source"), summary.get("fulljournalname")) if j]
@@ -383,15 +402,24 @@ def pubmed_mismatches(ref: Reference, summary: dict[str, Any]) -> list[str]:
     return problems
 
 
-def check_online(bib_path: Path) -> list[str]:
+def check_online(bib_path: Path, problems: list[str] | None = None) -> list[str]:
     """Compare every entry with Crossref (by DOI) and PubMed (by PMID).
 
     A tqdm progress bar goes to stderr.
 
+    Parameters
+    ----------
+    bib_path : Path
+        The bibliography.
+    problems : list of str, optional
+        List the findings are appended to as they are made, so a caller keeps those made
+        before a service failure; a new list by default.
+
     Returns
     -------
     list of str
-        Mismatches and records the services do not know.
+        ``problems``: mismatches, values that could not be checked, and records the
+        services do not know.
 
     Raises
     ------
@@ -404,7 +432,7 @@ def check_online(bib_path: Path) -> list[str]:
     from .references import is_valid_pmid
 
     refs = list(load_references(bib_path).values())
-    problems: list[str] = []
+    problems = [] if problems is None else problems
     with Clients(get_settings()) as api:
         pmids = [r.pmid for r in refs if r.pmid and is_valid_pmid(r.pmid)]
         for ref in refs:
@@ -441,7 +469,14 @@ def cmd_check(args: argparse.Namespace) -> int:
     else:
         problems.extend(check_integrity())
     if args.online:
-        problems.extend(check_online(_bib_path(args.bib)))
+        try:
+            check_online(_bib_path(args.bib), problems)
+        except ClientError as exc:  # show what was found, then why the check is incomplete
+            for problem in problems:
+                print(problem)
+            found = f"{len(problems)} problem(s) found so far; " if problems else ""
+            _err(f"{found}the online check stopped: {exc}")
+            return EXIT_SERVICE
     for problem in problems:
         print(problem)
     if failed:
@@ -547,8 +582,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Tools for the CRPS evidence notebooks: add and check references, "
         "show clinical-trial registry snapshots, list the pooled analyses.",
         epilog="Set CRPS_EVIDENCE_CONTACT to your e-mail address (sent to Crossref and NCBI) "
-        "and optionally NCBI_API_KEY. Exit codes: 0 ok, 1 problems found, 2 bad input, "
-        "3 service failure, 4 write failure.",
+        "and optionally NCBI_API_KEY. Exit codes: 0 ok, 1 problems found, 2 bad input or "
+        "bad data, 3 service failure, 4 write failure.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -567,7 +602,8 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--key", metavar="KEY", help="use this citation key instead of the "
                      "generated one")
     add.add_argument("--pmid", action="store_true", help="also look the DOI up in PubMed and "
-                     "add the pmid field when exactly one record carries that DOI")
+                     "add the pmid field when exactly one record carries that DOI (if PubMed "
+                     "cannot be asked, the entry is written without it, with a warning)")
     add.set_defaults(func=cmd_add_reference)
 
     check = sub.add_parser(

@@ -25,6 +25,10 @@ Variable                              Meaning (default)
 ``CRPS_EVIDENCE_CONNECT_TIMEOUT``     connect timeout in seconds (``10``)
 ``CRPS_EVIDENCE_RETRIES``             retries on 429, 5xx and dropped connections (``4``)
 ``CRPS_EVIDENCE_BACKOFF``             urllib3 backoff factor in seconds (``1.0``)
+``CRPS_EVIDENCE_MAX_WAIT``            longest wait before a retry, in seconds (``60``); a
+                                      ``Retry-After`` asking for more fails at once
+``CRPS_EVIDENCE_NOTICE_WAIT``         waits longer than this many seconds are announced
+                                      on the ``crps_evidence.clients`` logger (``5``)
 ====================================  ==================================================
 
 The NCBI API key is read from ``NCBI_API_KEY`` by :class:`crps_evidence.clients.PubMedClient`
@@ -102,6 +106,12 @@ class Settings:
         Retries on HTTP 429/500/502/503/504 and on connection or read failures.
     backoff_factor : float
         urllib3 exponential backoff factor (seconds); ``Retry-After`` wins when sent.
+    max_wait : float
+        Longest wait before a retry (seconds). A service whose ``Retry-After`` asks for
+        longer is not waited for: the request fails at once and says so.
+    notice_wait : float
+        A wait before a retry longer than this (seconds) is announced: which service,
+        how long, and that Ctrl+C stops it.
     """
 
     crossref_url: str = CROSSREF_URL
@@ -115,6 +125,8 @@ class Settings:
     read_timeout: float = 30.0
     retries: int = 4
     backoff_factor: float = 1.0
+    max_wait: float = 60.0
+    notice_wait: float = 5.0
 
     @property
     def timeout(self) -> tuple[float, float]:
@@ -173,5 +185,7 @@ def get_settings(**overrides: object) -> Settings:
         read_timeout=_env_float("TIMEOUT", 30.0),
         retries=int(_env_float("RETRIES", 4)),
         backoff_factor=_env_float("BACKOFF", 1.0),
+        max_wait=_env_float("MAX_WAIT", 60.0),
+        notice_wait=_env_float("NOTICE_WAIT", 5.0),
     )
     return settings.replace(**overrides) if overrides else settings

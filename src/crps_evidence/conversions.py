@@ -23,9 +23,10 @@ from __future__ import annotations
 
 import math
 
-from scipy import stats
-
+from ._lazy import lazy_module
 from .errors import AnalysisError
+
+stats = lazy_module("scipy.stats")  # imported on first use
 
 __all__ = [
     "critical_value",

@@ -1,9 +1,13 @@
 """Loading the curated tables, validated against ``data/datapackage.json``.
 
-Validation is done by `frictionless <https://framework.frictionlessdata.io>`_ against the
-Table Schema in the data package (types, required fields, enumerations, primary and foreign
-keys); the first problem found is raised as a :class:`~crps_evidence.errors.DataError` naming
-the file, line, field and value.
+Every table is validated against the Table Schema in the data package (types, required
+fields, enumerations, primary and foreign keys): by an exact column-wise check
+(:mod:`crps_evidence.tableschema`) and, when that cannot show a table valid, by
+`frictionless <https://framework.frictionlessdata.io>`_; the first problem found is raised
+as a :class:`~crps_evidence.errors.DataError` naming the file, line, field and value. A
+table outside ``data/`` (no ``datapackage.json`` beside it) is checked against the
+project's schema and its foreign keys against the project's tables
+(:mod:`crps_evidence.validation`).
 """
 
 from __future__ import annotations
@@ -11,16 +15,18 @@ from __future__ import annotations
 import hashlib
 import json
 from functools import cache
+from importlib import metadata
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import frictionless
+import numpy as np
 import pandas as pd
-from frictionless import Package
 
 from .errors import DataError
 from .paths import data_dir
 from .references import Bibliography, load_references
+from .tableschema import FALSE_VALUES, TRUE_VALUES, CsvTable
+from .validation import make_plan, validate, warn_unchecked
 
 TABLES = (
     "treatments",
@@ -35,6 +41,7 @@ TABLES = (
 DESCRIPTOR = "datapackage.json"
 
 _PANDAS_TYPES = {"string": "string", "integer": "Int64", "number": "float64", "boolean": "boolean"}
+_TRUTH = {**dict.fromkeys(TRUE_VALUES, True), **dict.fromkeys(FALSE_VALUES, False)}
 
 
 @cache
@@ -64,29 +71,13 @@ def _resource_descriptor(descriptor: dict[str, Any], name: str, where: Path) -> 
     raise DataError(where, f"no resource named {name!r} in the data package")
 
 
-def _raise_first(report: Any, csv_path: Path) -> None:
-    errors = [error for task in report.tasks for error in task.errors] + list(report.errors)
-    if not errors:
-        return
-    first = errors[0].to_descriptor()
-    more = f" ({len(errors) - 1} more problem(s) in this file)" if len(errors) > 1 else ""
-    field = first.get("fieldName") or ", ".join(first.get("fieldNames", [])) or None
-    value = first.get("cell")
-    if value is None and first.get("fieldCells"):
-        value = ", ".join(str(c) for c in first["fieldCells"])
-    kind = first.get("type", "error")
-    line = first.get("rowNumber")
-    if kind.endswith("-label"):
-        line = 1
-        value = first.get("label") or value
-    raise DataError(csv_path, f"{kind}: {first.get('note') or first.get('message')}{more}",
-                    line=line, field=field, value=value)
-
-
 def validate_table(name: str, path: str | Path | None = None) -> Path:
     """Validate one table against the data package schema.
 
-    Foreign keys are checked against the tables that stand beside ``path``.
+    The schema is the ``datapackage.json`` beside ``path``, else the project's. Foreign
+    keys are checked against the tables beside ``path``, else against the project's
+    ``data/`` tables; a key whose table is in neither place is not checked, and a
+    :class:`~crps_evidence.errors.ForeignKeyNotCheckedWarning` says so.
 
     Parameters
     ----------
@@ -104,43 +95,51 @@ def validate_table(name: str, path: str | Path | None = None) -> Path:
     ------
     DataError
         Naming file, line, field and value of the first problem.
+
+    Examples
+    --------
+    >>> validate_table("treatments").name
+    'treatments.csv'
     """
+    return _validated(name, path)[0]
+
+
+def _project_data() -> Path | None:
+    try:
+        return data_dir()
+    except FileNotFoundError:
+        return None
+
+
+def _validated(name: str, path: str | Path | None) -> tuple[Path, CsvTable | None]:
+    """Validate; return the file and, when it was parsed to validate it, its rows."""
     if name not in TABLES:
         raise ValueError(f"unknown table {name!r}; expected one of {', '.join(TABLES)}")
     csv_path = Path(path) if path is not None else data_dir() / f"{name}.csv"
     if not csv_path.is_file():
         raise DataError(csv_path, f"{name} table not found")
     where, descriptor = _descriptor_for(csv_path)
-    descriptor = json.loads(json.dumps(descriptor))  # frictionless mutates what it is given
-    target = _resource_descriptor(descriptor, name, where)
-    target["path"] = csv_path.name
-    referenced = {fk["reference"]["resource"] for fk in target["schema"].get("foreignKeys", [])}
-    kept = []
-    for resource in descriptor["resources"]:
-        if resource["name"] != name and not (csv_path.parent / resource["path"]).is_file():
-            if resource["name"] not in referenced:
-                continue  # not needed to validate this table
-            resource["path"] = str((data_dir() / resource["path"]).resolve())
-        kept.append(resource)
-    descriptor["resources"] = kept
-    inputs = [csv_path] + [
-        csv_path.parent / r["path"] for r in kept if r["name"] in referenced and r["name"] != name
-    ]
-    marker = _validation_marker(descriptor, inputs)
+    plan = make_plan(name, csv_path, where, descriptor, _project_data())
+    warn_unchecked(plan, stacklevel=4)  # caller of load_<name>()
+    marker = _validation_marker(plan.package, plan.inputs)
     if marker is not None and marker.is_file():
-        return csv_path  # these exact bytes already passed this exact schema
-    package = Package(descriptor, basepath=str(csv_path.parent))
-    _raise_first(package.get_resource(name).validate(), csv_path)
+        return csv_path, None  # these exact bytes already passed: pandas reads them fastest
+    table = validate(plan)
     _remember_valid(marker)
-    return csv_path
+    return csv_path, table
+
+
+#: Bumped when the checks change, so markers of tables validated by older checks expire.
+VALIDATION_VERSION = "2"
 
 
 def _validation_marker(descriptor: dict[str, Any], inputs: list[Path]) -> Path | None:
     """Cache file standing for "these inputs passed this schema", or ``None`` (cache off).
 
-    The key hashes the frictionless version, the descriptor as validated and the bytes of the
-    table and of every table its foreign keys point to, so any change means a new validation.
-    Set ``CRPS_EVIDENCE_NO_CACHE=1`` to validate every time.
+    The key hashes the checks' version (this module's and frictionless'), the descriptor
+    as validated and the bytes of the table and of every table its foreign keys point to,
+    so any change means a new validation. Set ``CRPS_EVIDENCE_NO_CACHE=1`` to validate
+    every time.
     """
     from .config import get_settings
 
@@ -150,11 +149,19 @@ def _validation_marker(descriptor: dict[str, Any], inputs: list[Path]) -> Path |
         return None
     if cache_dir is None:
         return None
-    digest = hashlib.sha256(frictionless.__version__.encode())
+    digest = hashlib.sha256(f"{VALIDATION_VERSION}/{_frictionless_version()}".encode())
     digest.update(json.dumps(descriptor, sort_keys=True).encode())
     for path in inputs:
         digest.update(b"\0" + path.name.encode() + b"\0" + path.read_bytes())
     return cache_dir / "validated" / digest.hexdigest()
+
+
+@cache
+def _frictionless_version() -> str:
+    try:
+        return metadata.version("frictionless")
+    except metadata.PackageNotFoundError:  # pragma: no cover - a declared dependency
+        return "absent"
 
 
 def _remember_valid(marker: Path | None) -> None:
@@ -168,17 +175,42 @@ def _remember_valid(marker: Path | None) -> None:
 
 
 def _read(name: str, path: str | Path | None) -> pd.DataFrame:
-    csv_path = validate_table(name, path)
+    csv_path, table = _validated(name, path)
     fields = _resource_descriptor(_descriptor_for(csv_path)[1], name, csv_path)["schema"]["fields"]
     types = {f["name"]: f.get("type", "string") for f in fields}
+    if table is not None and table.header == list(types):
+        return _frame(table, types)
     frame = pd.read_csv(csv_path, dtype=str, keep_default_na=False, na_values=[""],
                         encoding="utf-8")
     for column, kind in types.items():
         if kind == "boolean":
-            frame[column] = frame[column].map({"true": True, "false": False}).astype("boolean")
+            frame[column] = frame[column].map(_TRUTH).astype("boolean")
         else:
             frame[column] = frame[column].astype(_PANDAS_TYPES.get(kind, "string"))
     return frame
+
+
+def _frame(table: CsvTable, types: dict[str, str]) -> pd.DataFrame:
+    """The DataFrame of a validated table: empty cells missing, columns typed by the schema.
+
+    Each distinct cell is converted once, as frictionless reads it (integers stripped,
+    booleans from any of its true/false spellings).
+    """
+    columns: dict[str, Any] = {}
+    for i, (column, kind) in enumerate(types.items()):
+        cells = table.column(i)
+        if kind == "integer":
+            ints = {v: int(v.strip()) for v in set(cells) if v}
+            columns[column] = pd.array([ints.get(v) for v in cells], dtype="Int64")
+        elif kind == "number":
+            floats = {v: float(v.strip()) for v in set(cells) if v}
+            columns[column] = np.array([floats.get(v, np.nan) for v in cells], dtype="float64")
+        elif kind == "boolean":
+            columns[column] = pd.array([_TRUTH.get(v) for v in cells], dtype="boolean")
+        else:
+            columns[column] = pd.array([v or None for v in cells],
+                                       dtype=_PANDAS_TYPES.get(kind, "string"))
+    return pd.DataFrame(columns, index=pd.RangeIndex(len(table.rows)))
 
 
 def load_treatments(path: str | Path | None = None) -> pd.DataFrame:

@@ -44,3 +44,11 @@ class ClientError(CRPSEvidenceError):
 
 class AnalysisError(CRPSEvidenceError):
     """A synthesis request that cannot be answered honestly (too few studies, mixed outcomes)."""
+
+
+class ForeignKeyNotCheckedWarning(UserWarning):
+    """A table's foreign key could not be checked: the table it points to was not found.
+
+    Raised as a warning (not an error) when a table is loaded from a folder that lacks the
+    referenced table and the project's ``data/`` folder lacks it too.
+    """

@@ -40,9 +40,10 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from scipy import stats
-
+from ._lazy import lazy_module
 from .errors import AnalysisError
+
+stats = lazy_module("scipy.stats")  # imported on first use
 
 __all__ = [
     "DOMAINS",

@@ -11,30 +11,17 @@ Artists that tests and readers may look up carry a ``gid`` ("study-markers",
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
-from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
-from matplotlib.patches import Polygon
-from matplotlib.ticker import FuncFormatter
 
+from ._figure_tools import marker_areas as _areas
+from ._figure_tools import require_columns as _require
 from .errors import AnalysisError
-from .synthesis import PoolResult
+from .forest import forest_plot
 
 __all__ = ["evidence_map", "evidence_timeline", "forest_plot"]
-
-#: Tallest figure drawn, in inches (Agg cannot render more than 2**16 pixels a side).
-MAX_HEIGHT_IN = 250.0
-
-_AXIS_LABELS = {
-    "MD": "Mean difference",
-    "SMD": "Standardised mean difference (Hedges' g)",
-    "logRR": "Risk ratio (log scale)",
-    "logOR": "Odds ratio (log scale)",
-    "RD": "Risk difference",
-}
 
 #: GRADE levels bottom to top, then the state drawn apart below them (not a rating).
 CERTAINTY = ("very low", "low", "moderate", "high")
@@ -79,242 +66,11 @@ _RESULT_STYLE: dict[str, tuple[str, str, str, str]] = {
 }
 
 
-def _require(frame: pd.DataFrame, columns: list[str], what: str) -> None:
-    missing = [c for c in columns if c not in frame]
-    if missing:
-        raise AnalysisError(f"{what} needs columns {missing}")
-
-
-def _areas(values: pd.Series, smallest: float = 20.0, largest: float = 400.0) -> np.ndarray:
-    """Marker areas (points²) growing with the square root of ``values``; NaN -> smallest."""
-    x = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
-    top = np.nanmax(x) if np.isfinite(x).any() else 0.0
-    if not top > 0:
-        return np.full(x.shape, smallest)
-    scaled = np.sqrt(np.clip(np.nan_to_num(x, nan=0.0), 0, None) / top)
-    return smallest + (largest - smallest) * scaled
-
-
 def _spread(groups: pd.Series, width: float) -> np.ndarray:
     """Deterministic offsets in [-width/2, width/2] separating rows that share a group."""
     rank = groups.groupby(groups, sort=False).cumcount().to_numpy(dtype=float)
     size = groups.map(groups.value_counts()).to_numpy(dtype=float)
     return np.where(size > 1, (rank / np.maximum(size - 1, 1) - 0.5) * width, 0.0)
-
-
-# ----------------------------------------------------------------------------- forest plot
-
-
-def _favours(lower_is_better: object) -> tuple[str, str]:
-    if str(lower_is_better).strip().lower() in {"true", "1"}:
-        return "Favours treatment", "Favours control"
-    return "Favours control", "Favours treatment"
-
-
-def forest_plot(
-    table: pd.DataFrame,
-    pooled: PoolResult | None = None,
-    labels: Mapping[str, str] | None = None,
-    title: str | None = None,
-    xlabel: str | None = None,
-) -> Figure:
-    """Draw a forest plot of effect sizes, with the pooled diamond and prediction interval.
-
-    Parameters
-    ----------
-    table : pandas.DataFrame
-        Rows of :func:`crps_evidence.synthesis.effect_sizes` (study_id, effect, ci_low,
-        ci_high, variance, effect_measure, lower_is_better), drawn top to bottom.
-    pooled : PoolResult, optional
-        Result of pooling exactly these rows in this order; adds the diamond, the
-        prediction interval (dashed) and uses its weights. Without it, weights are
-        fixed-effect inverse-variance percentages.
-    labels : mapping, optional
-        ``study_id -> label`` (e.g. "Sigtermans et al. 2009"); default the study_id.
-    title, xlabel : str, optional
-        Title and x-axis label (default from the effect measure).
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-
-    Examples
-    --------
-    >>> rows = pd.DataFrame({"study_id": ["a", "b"], "effect": [-0.5, -0.1],
-    ...     "ci_low": [-0.9, -0.5], "ci_high": [-0.1, 0.3], "variance": [0.04, 0.04],
-    ...     "effect_measure": "SMD", "lower_is_better": True})
-    >>> fig = forest_plot(rows, labels={"a": "Author A 2001"})
-    """
-    _require(table, ["study_id", "effect", "ci_low", "ci_high", "variance"], "forest_plot")
-    n = len(table)
-    if n == 0:
-        raise AnalysisError("forest_plot needs at least one row")
-    if pooled is not None and pooled.k != n:
-        raise AnalysisError(f"pooled result has k={pooled.k} but the table has {n} rows")
-    labels = labels or {}
-    effect = table["effect"].to_numpy(float)
-    lo, hi = table["ci_low"].to_numpy(float), table["ci_high"].to_numpy(float)
-    if pooled is not None:
-        weights = np.asarray(pooled.weights)
-    else:
-        inverse = 1.0 / table["variance"].to_numpy(float)
-        weights = 100 * inverse / inverse.sum()
-    measure = str(table["effect_measure"].iloc[0]) if "effect_measure" in table else ""
-    log_scale = measure in {"logRR", "logOR"}
-    fmt = (lambda x: f"{math.exp(x):.2f}") if log_scale else (lambda x: f"{x:.2f}")
-
-    extra = 2 if pooled is not None else 0
-    height = min(MAX_HEIGHT_IN, 2.2 + 0.28 * (n + extra + 1))
-    fig = Figure(figsize=(10, height))
-    ax = fig.add_axes((0.27, 1.0 / height, 0.40, 1 - 2.2 / height))
-    y = np.arange(n, 0, -1, dtype=float)
-
-    ax.add_collection(
-        LineCollection(
-            np.stack([np.c_[lo, y], np.c_[hi, y]], axis=1),
-            colors="black",
-            linewidths=1.0,
-            gid="study-cis",
-        )
-    )
-    ax.scatter(
-        effect,
-        y,
-        s=_areas(pd.Series(weights), 12, 160),
-        marker="s",
-        color="black",
-        zorder=3,
-        gid="study-markers",
-    )
-    ax.axvline(0.0, color="0.4", linestyle=":", linewidth=1.0, gid="null-line")
-
-    text_y = ax.get_yaxis_transform()  # x in axes coordinates, y in data
-    heading_y = n + 0.9
-    ax.text(-0.03, heading_y, "Study", transform=text_y, ha="right", weight="bold")
-    ax.text(1.03, heading_y, "Weight", transform=text_y, ha="left", weight="bold")
-    ax.text(1.22, heading_y, "Effect [95% CI]", transform=text_y, ha="left", weight="bold")
-    for yi, sid, w, e, a, b in zip(y, table["study_id"], weights, effect, lo, hi, strict=True):
-        ax.text(
-            -0.03,
-            yi,
-            labels.get(sid, str(sid)),
-            transform=text_y,
-            ha="right",
-            va="center",
-            gid="study-label",
-        )
-        ax.text(1.03, yi, f"{w:.1f}%", transform=text_y, ha="left", va="center", gid="weight-label")
-        ax.text(
-            1.22, yi, f"{fmt(e)} [{fmt(a)}, {fmt(b)}]", transform=text_y, ha="left", va="center"
-        )
-
-    xs = [lo.min(), hi.max(), 0.0]
-    bottom = 0.3
-    if pooled is not None:
-        yp = -0.6
-        bottom = yp - 0.8
-        how = pooled.method + (", Knapp-Hartung" if pooled.knapp_hartung else "")
-        diamond = Polygon(
-            [
-                (pooled.ci_low, yp),
-                (pooled.estimate, yp + 0.35),
-                (pooled.ci_high, yp),
-                (pooled.estimate, yp - 0.35),
-            ],
-            closed=True,
-            facecolor="0.3",
-            edgecolor="black",
-            hatch="xxx",
-            gid="pooled-diamond",
-            label=f"Pooled estimate ({how})",
-        )
-        ax.add_patch(diamond)
-        ax.plot(
-            [pooled.pi_low, pooled.pi_high],
-            [yp - 0.55, yp - 0.55],
-            color="black",
-            linestyle="--",
-            linewidth=1.2,
-            marker="|",
-            markersize=8,
-            gid="prediction-interval",
-            label=f"{100 * pooled.level:.0f}% prediction interval",
-        )
-        ax.text(
-            -0.03,
-            yp,
-            f"Pooled estimate (k = {pooled.k})",
-            transform=text_y,
-            ha="right",
-            va="center",
-            weight="bold",
-        )
-        ax.text(
-            -0.03,
-            yp - 0.55,
-            f"τ² = {pooled.tau2:.3f}, I² = {pooled.i2:.0f}%",
-            transform=text_y,
-            ha="right",
-            va="center",
-            fontsize="small",
-        )
-        ax.text(1.03, yp, "100%", transform=text_y, ha="left", va="center")
-        ax.text(
-            1.22,
-            yp,
-            f"{fmt(pooled.estimate)} [{fmt(pooled.ci_low)}, {fmt(pooled.ci_high)}]",
-            transform=text_y,
-            ha="left",
-            va="center",
-            weight="bold",
-        )
-        ax.legend(
-            loc="upper center",
-            bbox_to_anchor=(0.47, 1 - 0.45 / height),
-            bbox_transform=fig.transFigure,
-            ncol=2,
-            fontsize="small",
-            frameon=False,
-        )
-        xs += [pooled.pi_low, pooled.pi_high, pooled.ci_low, pooled.ci_high]
-
-    span = max(xs) - min(xs) or 1.0
-    ax.set_xlim(min(xs) - 0.05 * span, max(xs) + 0.05 * span)
-    ax.set_ylim(bottom, n + 0.6)
-    ax.set_yticks([])
-    for side in ("left", "right", "top"):
-        ax.spines[side].set_visible(False)
-    if log_scale:
-        low, high = ax.get_xlim()
-        nice = np.log([0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100])
-        ax.set_xticks(nice[(nice >= low) & (nice <= high)])
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos: f"{math.exp(x):.3g}"))
-    ax.set_xlabel(xlabel or _AXIS_LABELS.get(measure, "Effect (treatment − control)"), labelpad=22)
-    left, right = _favours(table["lower_is_better"].iloc[0] if "lower_is_better" in table else True)
-    under = ax.get_xaxis_transform()  # x in data, y in axes coordinates
-    ax.text(
-        -0.02 * span,
-        -0.07,
-        f"← {left}",
-        transform=under,
-        ha="right",
-        va="top",
-        fontsize="small",
-        gid="favours-left",
-    )
-    ax.text(
-        0.02 * span,
-        -0.07,
-        f"{right} →",
-        transform=under,
-        ha="left",
-        va="top",
-        fontsize="small",
-        gid="favours-right",
-    )
-    if title:
-        fig.suptitle(title, y=1 - 0.1 / height, va="top", weight="bold")
-    return fig
 
 
 # ---------------------------------------------------------------------------- evidence map

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -150,6 +152,62 @@ class Bibliography(Mapping[str, Reference]):
         return f"Bibliography({str(self.path)!r}, {len(self)} entries)"
 
 
+#: Loggers bibtexparser reports parse problems on (``logging`` prints them to the console
+#: when the application configured no handler, on top of the error raised here).
+BIBTEXPARSER_LOGGERS = (
+    "bibtexparser.splitter",
+    "bibtexparser.entrypoint",
+    "bibtexparser.middlewares.middleware",
+    "bibtexparser.middlewares.fieldkeys",
+    "bibtexparser.middlewares.latex_encoding",
+)
+
+
+class _Hold(logging.Filter):
+    """Keep log records to itself (``messages``) instead of letting them be printed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.messages: list[str] = []
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        self.messages.append(record.getMessage())
+        return False
+
+
+@contextmanager
+def quiet_bibtexparser() -> Iterator[list[str]]:
+    """Silence bibtexparser's own log messages for the duration of a parse.
+
+    What a parse problem means is reported by this package (a :class:`DataError` or
+    :class:`ValueError` naming the line); bibtexparser's console message would say it a
+    second time. The held messages are yielded for callers that want them.
+
+    Examples
+    --------
+    >>> with quiet_bibtexparser() as held:
+    ...     library = bibtexparser.parse_string("@article{a, title = {x}\\n@article{b, year=1}")
+    >>> len(library.failed_blocks), "aborted" in held[0]
+    (1, True)
+    """
+    hold = _Hold()
+    loggers = [logging.getLogger(name) for name in BIBTEXPARSER_LOGGERS]
+    for logger in loggers:
+        logger.addFilter(hold)
+    try:
+        yield hold.messages
+    finally:
+        for logger in loggers:
+            logger.removeFilter(hold)
+
+
+def _reason(block: object) -> str:
+    """Why bibtexparser could not parse a block, in its own words."""
+    error = getattr(block, "error", None)
+    reason = getattr(error, "abort_reason", None) or (str(error) if error else "")
+    return " ".join(reason.split()) or "the block does not parse"
+
+
 def _line_of(block: object) -> int | None:
     line = getattr(block, "start_line", None)
     return None if line is None else line + 1
@@ -183,7 +241,8 @@ def load_references(path: str | Path | None = None) -> Bibliography:
     path = Path(path) if path is not None else bibliography_path()
     if not path.is_file():
         raise DataError(path, "file not found")
-    library = bibtexparser.parse_file(str(path))
+    with quiet_bibtexparser():
+        library = bibtexparser.parse_file(str(path))
     for block in library.failed_blocks:
         line = _line_of(block)
         if isinstance(block, DuplicateBlockKeyBlock):
@@ -195,7 +254,7 @@ def load_references(path: str | Path | None = None) -> Bibliography:
             raise DataError(path, f"field given twice in entry {entry.key!r}",
                             line=_line_of(entry) or line, field=dupes)
         first = (getattr(block, "raw", "") or "").strip().splitlines()
-        raise DataError(path, f"malformed BibTeX block: {getattr(block, 'error', '')}",
+        raise DataError(path, f"malformed BibTeX block: {_reason(block)}",
                         line=line, field="entry", value=first[0][:80] if first else None)
     refs: dict[str, Reference] = {}
     for entry in library.entries:

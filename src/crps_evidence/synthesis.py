@@ -23,10 +23,15 @@ from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, special, stats
 
 from . import conversions
+from ._lazy import lazy_module
 from .errors import AnalysisError
+
+# scipy is imported on first use: a notebook's first import stays light.
+optimize = lazy_module("scipy.optimize")
+special = lazy_module("scipy.special")
+stats = lazy_module("scipy.stats")
 
 __all__ = [
     "FewStudiesWarning",
@@ -52,7 +57,7 @@ MEASURES: dict[str, str] = {
 }
 _CONTINUOUS = {"MD", "SMD"}
 _RATIO = {"RR", "OR"}
-_Z95 = float(stats.norm.ppf(0.975))
+_Z95 = 1.959963984540054  # float(scipy.stats.norm.ppf(0.975)); tested
 _KEY = ["study_id", "domain", "timepoint"]
 METHODS = ("REML", "DL", "PM", "FE")
 

@@ -217,14 +217,31 @@ def read_records(treatment_id: str, path: str | Path | None = None) -> pd.DataFr
     return mine.sort_values("registry_id", kind="stable").reset_index(drop=True)
 
 
+def _new_file_mode() -> int:
+    """Permissions a new file gets from ``open()``: ``0o666`` less the process umask."""
+    umask = os.umask(0o022)  # reading the umask means setting it; put it straight back
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def _atomic_write_text(path: Path, text: str) -> None:
+    """Replace ``path`` by ``text`` atomically, keeping its permissions.
+
+    ``mkstemp`` creates the temporary file as ``0600``; before it replaces the target it
+    gets the target's mode, or for a new file what ``open()`` would have given it.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        mode = path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        mode = _new_file_mode()
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
