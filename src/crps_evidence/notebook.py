@@ -537,3 +537,30 @@ def certainty_table(treatment_id: str | list[str]) -> ReaderTable | Markdown:
     if table["Treatment"].nunique() == 1:
         table = table.drop(columns="Treatment")
     return reader_table(table)
+
+
+def analyses_summary() -> ReaderTable:
+    """Every pooled analysis of ``data/analyses.csv`` in one table, as the command prints it."""
+    from .analyses import run_all
+
+    evidence = _evidence()
+    names = evidence.treatments.set_index("id")["name"]
+    bib = evidence.references
+    rows = []
+    for result in run_all(evidence):
+        s, ratio = result.summary(), result.ratio
+        published = "; ".join(
+            f"{short_citation(bib[p.bibkey])}: {p.estimate:g}"
+            + ("" if pd.isna(p.ci_low) else f" ({p.ci_low:g} to {p.ci_high:g})")
+            for p in result.published.itertuples()) or "none read"
+        rows.append({
+            "Treatment": names[s["treatment_id"]],
+            "Question": s["question"],
+            "Trials (participants)": f"{s['k']} ({s['participants']})",
+            "Pooled estimate (95% CI)": f"{s['measure']} {_fmt(s['estimate'], ratio)} "
+                                        f"({_fmt(s['ci_low'], ratio)} to "
+                                        f"{_fmt(s['ci_high'], ratio)}), {s['method']}",
+            "Published meta-analyses": published,
+            "Notebook": evidence.treatments.set_index("id").loc[s["treatment_id"], "notebook"],
+        })
+    return reader_table(pd.DataFrame(rows), links={"Treatment": "Notebook"})
