@@ -258,8 +258,10 @@ def render_index(plan: Layout, landing: str) -> str:
         "## Every treatment at a glance",
         "",
         "One row per treatment; its name links to its page, where every statement is cited.",
-        "*Certainty* is how sure reviewers could be that the trials' results are right "
-        "(GRADE: high, moderate, low, very low); *not rated* means no rating could be read.",
+        "*Certainty* is how sure we can be that the studies' results are close to the truth "
+        "(GRADE: high, moderate, low, very low). A published review's rating is named where one "
+        "was read; otherwise the rating is our own assessment with the GRADE method, not a "
+        "published rating. *No studies found* means there is nothing to rate.",
         "",
         landing,
         "",

@@ -208,6 +208,14 @@ def _trials_found(row: pd.Series) -> str:
     return f"{trials}: " + "; ".join(p for p in parts if p)
 
 
+def _split_summary(text: object) -> tuple[str, str]:
+    """``plain_summary`` split into "what it is" (first sentence) and the rest."""
+    if pd.isna(text) or not str(text).strip():
+        return "", ""
+    first, _, rest = str(text).strip().partition(". ")
+    return (first if first.endswith(".") else first + "."), rest.strip()
+
+
 def _first_sentence(text: object) -> object:
     if pd.isna(text):
         return pd.NA
@@ -275,11 +283,15 @@ def landing_table(evidence: Evidence) -> ReaderTable:
     part_of = treatments["parent"].map(names)
     what = [f"{w} (covered on the {p} page)" if isinstance(p, str) else w
             for w, p in zip(what, part_of, strict=True)]
+    summaries = treatments["plain_summary"].map(_split_summary)
+    what = [s[0] if s[0] else w[0].upper() + w[1:] for s, w in zip(summaries, what, strict=True)]
+    found = [f"{s[1]} ({_trials_found(r)})" if s[1] else _trials_found(r)
+             for s, (_, r) in zip(summaries, summary.iterrows(), strict=True)]
     table = pd.DataFrame({
         "Treatment": treatments["name"],
-        "What it is": [w[0].upper() + w[1:] for w in what],
+        "What it is": what,
         "Certainty": certainty_labels(evidence),
-        "What the trials found": [_trials_found(r) for _, r in summary.iterrows()],
+        "What the trials found": found,
         "Main risks": treatments["main_risks"].fillna(
             treatments["main_adverse_events"].map(_first_sentence)).to_numpy(),
         "Access": treatments["access"].str.capitalize().to_numpy(),
