@@ -105,7 +105,8 @@ def test_exercises_are_labelled_with_a_folded_solution(path: Path) -> None:
     labels = re.findall(r"```\{exercise\}[^\n]*\n:label:\s*(\S+)", text)
     assert labels, f"{path.name} has no labelled exercise"
     for label in labels:
-        assert re.search(r"\{solution\}\s*" + re.escape(label) + r"\s*\n:class: dropdown", text)
+        assert re.search(r"\{solution(?:-start)?\}\s*" + re.escape(label)
+                         + r"\s*\n:class: dropdown", text), f"{path.name}: {label} not folded"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)

@@ -107,7 +107,7 @@ def assess(evidence: Evidence, row: pd.Series) -> dict[str, object]:
     return {
         "start": grade.start_level(studies["design"]),
         "participants": participants,
-        "inconsistency": grade.inconsistency([r for r in results if r in _CONTROLLED], i2),
+        "inconsistency": grade.inconsistency(results, i2),
         "indirectness": grade.indirectness(str(row["comparison_type"])),
         "imprecision": judged_precision,
     }
@@ -212,8 +212,8 @@ def headline(evidence: Evidence) -> pd.DataFrame:
     pandas.DataFrame
         Columns ``treatment_id, certainty`` (a GRADE level, or :data:`NO_STUDIES`),
         ``rated_by`` (bibkey or :data:`OURS`; empty without studies), ``published`` (bool),
-        ``comparison``, ``outcome``, ``ours`` (our level for the same main comparison, when a
-        published rating leads) and ``note``.
+        ``comparison``, ``outcome``, ``ours`` (our own level for the treatment, preferring the
+        same outcome domain, when a published rating leads) and ``note``.
 
     Examples
     --------
@@ -234,8 +234,9 @@ def headline(evidence: Evidence) -> pd.DataFrame:
                             "note": ""})
             continue
         lead = main.iloc[0]
-        ours = rows[(rows["rated_by"] == OURS) & (rows["comparison"] == lead["comparison"])
-                    & (rows["domain"] == lead["domain"])]
+        ours = rows[rows["rated_by"] == OURS]
+        same = ours[ours["domain"] == lead["domain"]]
+        ours = same if len(same) else ours
         records.append({
             "treatment_id": treatment,
             "certainty": lead["certainty"],

@@ -169,14 +169,34 @@ class ForestRows:
 
     def fmt(self, value: float) -> str:
         """A value as shown in the effect column (back-transformed for ratios)."""
-        return f"{math.exp(value):.2f}" if self.log_scale else f"{value:.2f}"
+        if self.log_scale:
+            ratio = math.exp(value)
+            return f"{ratio:.2f}" if ratio >= 0.1 else f"{ratio:.2g}"
+        return f"{value:.2f}"
 
     @property
     def has_prediction_interval(self) -> bool:
+        """Only from three trials: with two, the between-trial spread cannot be estimated."""
         pooled = self.pooled
-        return pooled is not None and all(
+        return pooled is not None and pooled.k >= 3 and all(
             isinstance(v, int | float) and math.isfinite(v)
             for v in (pooled.pi_low, pooled.pi_high))
+
+
+def _log_ticks(low: float, high: float, plot_width_in: float) -> np.ndarray:
+    """Ratio ticks (1 first, then outwards) that leave room between their labels."""
+    nice = np.log([0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100])
+    nice = nice[(nice >= low) & (nice <= high)]
+    if high <= low or not len(nice):
+        return nice
+    inches = (nice - low) / (high - low) * plot_width_in
+    widths = [text_width_in(f"{math.exp(x):.3g}", SMALL_PT) for x in nice]
+    order = sorted(range(len(nice)), key=lambda i: abs(nice[i]))  # 1 first, then outwards
+    kept: list[int] = []
+    for i in order:
+        if all(abs(inches[i] - inches[j]) >= (widths[i] + widths[j]) / 2 + 0.1 for j in kept):
+            kept.append(i)
+    return nice[sorted(kept)]
 
 
 def _direction(table: pd.DataFrame) -> bool | None:
@@ -502,8 +522,7 @@ def _axis(ax: Axes, rows: ForestRows, layout: ForestLayout) -> None:
         ax.spines[side].set_visible(False)
     ax.tick_params(axis="x", labelsize=SMALL_PT)
     if rows.log_scale:
-        nice = np.log([0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100])
-        ax.set_xticks(nice[(nice >= low) & (nice <= high)])
+        ax.set_xticks(_log_ticks(low, high, layout.plot_width))
         ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos: f"{math.exp(x):.3g}"))
     else:
         ax.locator_params(axis="x", nbins=max(3, int(layout.plot_width / 0.55)))

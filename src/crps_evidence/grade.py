@@ -214,8 +214,14 @@ def inconsistency(results: Sequence[str], i2: float | None = None) -> Judgement:
     controlled = [r for r in results if r in {"favours_treatment", "no_difference",
                                                "favours_control"}]
     if len(controlled) <= 1 and i2 is None:
-        return Judgement("no concern", "a single trial: consistency cannot be judged, so it is "
-                                       "not rated down")
+        if not controlled:
+            why = "no study compares with a control group"
+        elif len(results) == 1:
+            why = "a single trial"
+        else:
+            why = "only one of the studies reports a comparison on its main outcome"
+        return Judgement("no concern", f"{why}: consistency cannot be judged, so it is not "
+                                       "rated down")
     conflicting = len(set(controlled)) > 1
     high_i2 = i2 is not None and i2 >= 50
     described = f"I² = {i2:.0f}%" if i2 is not None else "not pooled"

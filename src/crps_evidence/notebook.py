@@ -60,10 +60,14 @@ def _evidence() -> Evidence:
     return load_all()
 
 
-def as_image(figure: Figure, dpi: int = 96) -> Image:
-    """Render a figure to a PNG display object (no timestamp, so re-runs are byte-identical)."""
+def as_image(figure: Figure, dpi: int = 96, tight: bool = True) -> Image:
+    """Render a figure to a PNG display object (no timestamp, so re-runs are byte-identical).
+
+    ``tight=False`` keeps the figure's own size: the forest plot lays its columns out to the
+    inch, and a tight bounding box would crop its right-hand column.
+    """
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight",
+    figure.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight" if tight else None,
                    metadata={"Software": None})
     return Image(data=buffer.getvalue(), format="png")
 
@@ -166,7 +170,8 @@ def key_points(treatment_id: str) -> Markdown:
             studies += f"; the size of {plural(int(counts['rcts_size_unknown']), 'trial')} " \
                        "is not known to us"
         studies += ")"
-    studies += f" and {plural(others, 'other study', 'other studies')}"
+    if others:
+        studies += f" and {plural(others, 'other study', 'other studies')}"
     lines.append(f"**Studies in this collection:** {studies}.")
     lines.append(f"**Last reviewed:** {row['last_reviewed']}.")
     return Markdown("\n".join(f"> - {line}" for line in lines))
@@ -248,7 +253,8 @@ def forest_plot(treatment_id: str, domain: str = "pain", measure: str = "SMD",
     if len(effects) >= 2 and effects["timepoint"].nunique() == 1:
         pooled = synthesis.pool_effects(effects, method=method)
     return as_image(plots.forest_plot(effects, pooled=pooled, labels=study_labels(),
-                                      title=f"{domain.capitalize()}: {measure} by trial"))
+                                      title=f"{domain.capitalize()}: {measure} by trial"),
+                    tight=False)
 
 
 def evidence_timeline(treatment_id: str | list[str]) -> Image | Markdown:
@@ -404,9 +410,9 @@ def design_counts(treatment_id: str | list[str]) -> Markdown:
                if (studies["treatment_id"] == t).any()]
     if len(present) > 1:
         names = evidence.treatments.set_index("id")["name"]
-        each = [f"{names[t]}: {_design_phrase(studies[studies['treatment_id'] == t])}"
+        each = [f"{names[t]}, {_design_phrase(studies[studies['treatment_id'] == t])}"
                 for t in present]
-        text += " Of these, " + "; ".join(each) + "."
+        text += " By treatment: " + "; ".join(each) + "."
     return Markdown(text)
 
 
@@ -429,9 +435,11 @@ def pooled_analysis(analysis_id: str) -> None:
     name = {"RR": "risk ratio", "OR": "odds ratio", "RD": "risk difference",
             "MD": "mean difference", "SMD": "standardised mean difference"}[measure]
     display(Markdown(f"**Question.** {result.spec['question']}"))
+    outcome = {"incidence": "Developing CRPS"}.get(result.spec["domain"],
+                                                    result.spec["domain"].capitalize())
     figure = plots.forest_plot(result.effects, pooled=p, labels=result.labels,
-                               title=f"{result.spec['domain'].capitalize()}: {name} by trial")
-    display(as_image(figure))
+                               title=f"{outcome}: {name} by trial")
+    display(as_image(figure, tight=False))
     how = "random effects (REML)" if p.method == "REML" else p.method
     if p.knapp_hartung:
         how += " with the Knapp-Hartung adjustment"

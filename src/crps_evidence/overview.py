@@ -63,8 +63,11 @@ def treatment_summary(evidence: Evidence, roll_up: bool = True) -> pd.DataFrame:
             "certainty": certainty.loc[treatment.id, "certainty"],
             "certainty_by": certainty.loc[treatment.id, "rated_by"],
             "rcts": len(rcts),
-            "rct_participants": int(rcts["n_randomized"].fillna(0).sum()),
-            "rcts_size_unknown": int(rcts["n_randomized"].isna().sum()),
+            # randomised, else enrolled (some reports give only the number who took part)
+            "rct_participants": int(rcts["n_randomized"].fillna(rcts["n_enrolled"])
+                                    .fillna(0).sum()),
+            "rcts_size_unknown": int((rcts["n_randomized"].isna()
+                                      & rcts["n_enrolled"].isna()).sum()),
             "other_studies": len(own) - len(rcts),
             "favours_treatment": int(results.get("favours_treatment", 0)),
             "no_difference": int(results.get("no_difference", 0)),
