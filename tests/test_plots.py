@@ -16,7 +16,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from crps_evidence.errors import AnalysisError
-from crps_evidence.plots import evidence_map, evidence_timeline, forest_plot
+from crps_evidence.plots import evidence_map, evidence_map_key, evidence_timeline, forest_plot
 from crps_evidence.synthesis import pool_effects
 
 
@@ -183,7 +183,8 @@ def test_evidence_map_places_each_treatment(summary):
     rehab = points["rehabilitation"]
     assert rehab[0, 0] != rehab[1, 0]  # same cell: spread apart, not on top of each other
     # Each marker carries a number; the key pairs every number with one treatment name.
-    key = dict(t.split(None, 1) for t in texts(ax, "treatment-label"))
+    key = dict(t.get_text().split(None, 1) for t in ax.figure.texts
+               if t.get_gid() == "treatment-label")
     numbers = texts(ax, "treatment-number")
     assert sorted(key.values()) == sorted(summary["name"])
     assert sorted(numbers, key=int) == sorted(key, key=int) == [
@@ -210,6 +211,16 @@ def test_evidence_map_sizes_grow_with_participants(summary):
     (infusion,) = [c for c in ax.collections if c.get_gid() == "category:infusion"]
     sizes = dict(zip(infusion.get_offsets()[:, 1], infusion.get_sizes(), strict=True))
     assert sizes[2.0] > sizes[1.0]  # IVIG (111) larger than ketamine (60)
+
+
+def test_evidence_map_key_can_move_out_of_the_figure(summary):
+    fig = evidence_map(summary, key=False)
+    assert not [t for t in fig.texts if t.get_gid() == "treatment-label"]
+    key = evidence_map_key(summary)
+    assert list(key["number"]) == list(range(1, len(summary) + 1))
+    assert sorted(key["name"]) == sorted(summary["name"])
+    numbers = sorted(int(t) for t in texts(fig.axes[0], "treatment-number"))
+    assert numbers == list(key["number"])
 
 
 def test_evidence_map_refuses_unknown_certainty(summary):

@@ -190,7 +190,7 @@ def collection_table() -> ReaderTable:
         "Part of": summary["parent"].map(names).fillna(""),
         "Category": summary["category"],
         "Access": summary["access"],
-        "Certainty": summary["certainty"],
+        "Certainty": overview.certainty_labels(evidence),
         "RCTs": summary["rcts"],
         "RCT participants": summary["rct_participants"],
         "Other studies": summary["other_studies"],
@@ -572,3 +572,24 @@ def analyses_summary() -> ReaderTable:
             "Notebook": evidence.treatments.set_index("id").loc[s["treatment_id"], "notebook"],
         })
     return reader_table(pd.DataFrame(rows), links={"Treatment": "Notebook"})
+
+
+def evidence_map() -> None:
+    """The evidence map of every treatment, with its key as a table (readable on a phone)."""
+    from .plots import evidence_map_key
+
+    evidence = _evidence()
+    summary = overview.treatment_summary(evidence, roll_up=False)
+    display(as_image(plots.evidence_map(summary, key=False)))
+    key = evidence_map_key(summary)
+    labels = dict(zip(evidence.treatments["name"], overview.certainty_labels(evidence),
+                      strict=True))
+    notebooks = dict(zip(evidence.treatments["name"], evidence.treatments["notebook"],
+                         strict=True))
+    table = pd.DataFrame({
+        "Number": key["number"].to_numpy(),
+        "Treatment": key["name"].to_numpy(),
+        "Certainty": key["name"].map(labels).to_numpy(),
+        "Notebook": key["name"].map(notebooks).to_numpy(),
+    })
+    display(reader_table(table, links={"Treatment": "Notebook"}))

@@ -132,8 +132,9 @@ def evidence_table(evidence: Evidence) -> ReaderTable:
     summary = treatment_summary(evidence, roll_up=False)
     names = dict(zip(summary["id"], summary["name"], strict=True))
     participants = [
-        f"{row.rct_participants}" + (f" (+{row.rcts_size_unknown} trial(s) of unverified size)"
-                                     if row.rcts_size_unknown else "")
+        f"{row.rct_participants}" + (
+            f" and {row.rcts_size_unknown} trial{'s' if row.rcts_size_unknown > 1 else ''} "
+            "of unknown size" if row.rcts_size_unknown else "")
         for row in summary.itertuples()
     ]
     table = pd.DataFrame({
@@ -141,7 +142,7 @@ def evidence_table(evidence: Evidence) -> ReaderTable:
         "Part of": summary["parent"].map(names).fillna("").to_numpy(),
         "Invasiveness": summary["invasiveness"].map(INVASIVENESS_WORDS).to_numpy(),
         "Access": summary["access"].to_numpy(),
-        "Certainty (GRADE)": summary["certainty"].to_numpy(),
+        "Certainty (GRADE)": certainty_labels(evidence),
         "RCTs": summary["rcts"].to_numpy(),
         "RCT participants": participants,
         "Primary results of the RCTs": [_results_phrase(r) for _, r in summary.iterrows()],

@@ -21,7 +21,7 @@ from ._figure_tools import require_columns as _require
 from .errors import AnalysisError
 from .forest import forest_plot
 
-__all__ = ["evidence_map", "evidence_timeline", "forest_plot"]
+__all__ = ["evidence_map", "evidence_map_key", "evidence_timeline", "forest_plot"]
 
 #: GRADE levels bottom to top, then the state drawn apart below them (not a rating).
 CERTAINTY = ("very low", "low", "moderate", "high")
@@ -66,38 +66,34 @@ _RESULT_STYLE: dict[str, tuple[str, str, str, str]] = {
 }
 
 
-def _spread(groups: pd.Series, width: float) -> np.ndarray:
-    """Deterministic offsets in [-width/2, width/2] separating rows that share a group."""
-    rank = groups.groupby(groups, sort=False).cumcount().to_numpy(dtype=float)
-    size = groups.map(groups.value_counts()).to_numpy(dtype=float)
-    return np.where(size > 1, (rank / np.maximum(size - 1, 1) - 0.5) * width, 0.0)
+def _grid_offsets(cell: pd.Series, width: float = 0.8, height: float = 0.56,
+                  per_row: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    """Offsets that lay the markers of one cell out in a grid (up to ``per_row`` a row)."""
+    rank = cell.groupby(cell, sort=False).cumcount().to_numpy()
+    size = cell.map(cell.value_counts()).to_numpy()
+    cols = np.minimum(size, per_row)
+    rows = np.ceil(size / per_row)
+    col, row = rank % per_row, rank // per_row
+    dx = np.where(cols > 1, (col / np.maximum(cols - 1, 1) - 0.5) * width, 0.0)
+    dy = np.where(rows > 1, (0.5 - row / np.maximum(rows - 1, 1)) * height, 0.0)
+    return dx, dy
 
 
-# ---------------------------------------------------------------------------- evidence map
-
-
-def evidence_map(summary: pd.DataFrame) -> Figure:
-    """Map treatments by invasiveness (x) and GRADE certainty (y), sized by RCT participants.
-
-    Parameters
-    ----------
-    summary : pandas.DataFrame
-        Columns name, category, invasiveness (0-4), certainty (high, moderate, low, very
-        low, or "no studies found", drawn apart below a dashed line because it is a state,
-        not a rating) and rct_participants (may be 0 or missing: smallest marker).
-        Treatments sharing a cell are spread side by side, in name order (in two staggered
-        rows when more than three share it). Each marker carries a number; the key beside
-        the plot gives the treatment's name, so names never overlap.
+def evidence_map_key(summary: pd.DataFrame) -> pd.DataFrame:
+    """The numbers :func:`evidence_map` puts on its markers, with each treatment's name.
 
     Returns
     -------
-    matplotlib.figure.Figure
+    pandas.DataFrame
+        Columns ``number``, ``name``, ``certainty`` and ``invasiveness``, in number order
+        (by invasiveness, certainty, then name).
 
     Examples
     --------
-    >>> fig = evidence_map(pd.DataFrame({"name": ["Graded motor imagery"],
-    ...     "category": ["rehabilitation"], "invasiveness": [0], "certainty": ["low"],
-    ...     "rct_participants": [50]}))
+    >>> evidence_map_key(pd.DataFrame({"name": ["B", "A"], "category": ["topical"] * 2,
+    ...     "invasiveness": [1, 1], "certainty": ["low", "low"],
+    ...     "rct_participants": [0, 0]}))["name"].tolist()
+    ['A', 'B']
     """
     cols = ["name", "category", "invasiveness", "certainty", "rct_participants"]
     _require(summary, cols, "evidence_map")
@@ -110,17 +106,50 @@ def evidence_map(summary: pd.DataFrame) -> Figure:
             "invasiveness an integer 0-4"
         )
     data = data.assign(x=inv.astype(float), y=data["certainty"].map(_Y).astype(float))
-    data = data.sort_values(["x", "y", "name"], kind="stable")
-    cell = data["x"].astype(str) + "/" + data["y"].astype(str)
-    data["x"] += _spread(cell, 0.8)
-    rank = cell.groupby(cell, sort=False).cumcount()
-    crowded = cell.map(cell.value_counts()) > 3
-    data["y"] += np.where(crowded, np.where(rank % 2 == 0, 0.17, -0.17), 0.0)
-    data["area"] = _areas(data["rct_participants"], 25, 450)
+    data = data.sort_values(["x", "y", "name"], kind="stable").reset_index(drop=True)
     data["number"] = range(1, len(data) + 1)
+    return data
 
-    fig = Figure(figsize=(12, 7))
-    ax = fig.add_axes((0.09, 0.15, 0.55, 0.8))
+
+def evidence_map(summary: pd.DataFrame, key: bool = True) -> Figure:
+    """Map treatments by invasiveness (x) and GRADE certainty (y), sized by RCT participants.
+
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        Columns name, category, invasiveness (0-4), certainty (high, moderate, low, very
+        low, or "no studies found", drawn apart below a dashed line because it is a state,
+        not a rating) and rct_participants (may be 0 or missing: smallest marker).
+        Treatments sharing a cell are laid out in a small grid, in name order. Each marker
+        carries a number (:func:`evidence_map_key`), so names never overlap.
+    key : bool
+        Draw the key (number and name) under the plot. Pages for phones show the key as an
+        HTML table instead (``key=False``; :func:`crps_evidence.notebook.evidence_map`).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> fig = evidence_map(pd.DataFrame({"name": ["Graded motor imagery"],
+    ...     "category": ["rehabilitation"], "invasiveness": [0], "certainty": ["low"],
+    ...     "rct_participants": [50]}))
+    """
+    data = evidence_map_key(summary)
+    cell = data["x"].astype(str) + "/" + data["y"].astype(str)
+    dx, dy = _grid_offsets(cell)
+    data["x"] += dx
+    data["y"] += dy
+    data["area"] = _areas(data["rct_participants"], 25, 300)
+
+    key_rows = math.ceil(len(data) / 2) if key else 0
+    key_in = 0.35 + 0.19 * key_rows if key else 0.0
+    plot_in, legend_in = 5.6, 0.9
+    height = plot_in + legend_in + key_in
+    fig = Figure(figsize=(7.5, height))
+    ax = fig.add_axes((0.16, (legend_in + key_in + 0.75) / height, 0.8,
+                       (plot_in - 1.0) / height))
     known = [c for c in _CATEGORY_STYLE if c in set(data["category"])]
     other = sorted(set(data["category"]) - set(_CATEGORY_STYLE))
     for i, category in enumerate(known + other):
@@ -128,56 +157,38 @@ def evidence_map(summary: pd.DataFrame) -> Figure:
             category, (_EXTRA_MARKERS[i % len(_EXTRA_MARKERS)], "0.5")
         )
         rows = data[data["category"] == category]
-        ax.scatter(
-            rows["x"],
-            rows["y"],
-            s=rows["area"],
-            marker=marker,
-            c=colour,
-            edgecolors="black",
-            linewidths=0.8,
-            alpha=0.9,
-            label=category,
-            gid=f"category:{category}",
-            zorder=3,
-        )
+        ax.scatter(rows["x"], rows["y"], s=rows["area"], marker=marker, c=colour,
+                   edgecolors="black", linewidths=0.8, alpha=0.9, label=category,
+                   gid=f"category:{category}", zorder=3)
     for row in data.itertuples():
-        ax.annotate(
-            str(row.number),
-            (row.x, row.y),
-            xytext=(0, math.sqrt(row.area) / 2 + 1.5),
-            textcoords="offset points",
-            ha="center",
-            va="bottom",
-            fontsize=7.5,
-            fontweight="bold",
-            gid="treatment-number",
-            zorder=4,
-        )
-    ax.text(1.03, 0.50, "Treatments", transform=ax.transAxes, fontsize=9, fontweight="bold",
-            va="top")
-    for i, row in enumerate(data.itertuples()):
-        ax.text(1.03, 0.46 - i * 0.5 / max(len(data), 12), f"{row.number:>2}  {row.name}",
-                transform=ax.transAxes, fontsize=7.5, va="top", gid="treatment-label")
-    ax.set_xticks(range(5), INVASIVENESS, fontsize=8)
-    ax.set_yticks(list(_Y.values()), ["No studies\nfound"] + [c.capitalize() for c in CERTAINTY])
+        ax.annotate(str(row.number), (row.x, row.y), xytext=(0, math.sqrt(row.area) / 2 + 1),
+                    textcoords="offset points", ha="center", va="bottom", fontsize=9,
+                    fontweight="bold", gid="treatment-number", zorder=4)
+    ax.set_xticks(range(5), INVASIVENESS, fontsize=9)
+    ax.set_yticks(list(_Y.values()), ["No studies\nfound"] + [c.capitalize() for c in CERTAINTY],
+                  fontsize=10)
     ax.axhline(-0.6, color="0.3", linestyle="--", linewidth=0.8, gid="no-studies-divider")
     ax.set_xlim(-0.6, 4.6)
-    ax.set_ylim(-1.8, len(CERTAINTY) - 0.4)
+    ax.set_ylim(-1.65, len(CERTAINTY) - 0.5)
     ax.grid(True, color="0.9", zorder=0)
-    ax.set_xlabel("Invasiveness (ordinal)")
-    ax.set_ylabel("GRADE certainty of evidence")
-    legend = ax.legend(
-        title="Category",
-        loc="upper left",
-        bbox_to_anchor=(1.02, 1.0),
-        frameon=False,
-        markerscale=0.6,
-    )
+    ax.set_xlabel("Invasiveness (ordinal)", fontsize=10)
+    ax.set_ylabel("GRADE certainty of evidence", fontsize=10)
+    legend = fig.legend(*ax.get_legend_handles_labels(), title="Category", ncol=3,
+                        loc="upper center", frameon=False, fontsize=9, title_fontsize=9,
+                        bbox_to_anchor=(0.5, (legend_in + key_in + 0.05) / height))
+    ax.legend_ = legend  # tests and readers find it on the axes
     for handle in legend.legend_handles:
         handle.set_sizes([60])  # type: ignore[union-attr]
-    fig.text(0.1, 0.02, "Marker area grows with the number of participants in randomised "
-             "trials; numbers refer to the key on the right.", fontsize=8)
+    if key:
+        top = (key_in - 0.3) / height
+        for row in data.itertuples():
+            column, line = divmod(row.number - 1, key_rows)
+            fig.text(0.05 + 0.48 * column, top - line * 0.19 / height,
+                     f"{row.number:>2}  {row.name}", fontsize=8.5, va="top",
+                     gid="treatment-label")
+    fig.text(0.5, 0.1 / height if not key else (key_in - 0.02) / height,
+             "Marker area grows with the number of participants in randomised trials.",
+             fontsize=8.5, ha="center", va="bottom")
     return fig
 
 

@@ -340,6 +340,9 @@ def citation_name(ref: Reference) -> str:
     """
     names = ref.surnames
     others = any(raw.lower() == "others" for raw in _split_names(ref.fields.get("author", "")))
+    if not names and ref.fields.get("editor"):  # an edited book is named by its editors
+        editors = Reference(ref.key, ref.entry_type, {"author": ref.fields["editor"]})
+        return f"{citation_name(editors)} (eds)"
     if names:
         if len(names) == 1 and not others:
             return names[0]
@@ -383,17 +386,22 @@ def format_reference(ref: Reference) -> str:
     >>> format_reference(r)
     'Kemler MA, et al. Spinal cord stimulation. N Engl J Med. 2000;343(9):618–624.'
     """
+    role = "author" if ref.fields.get("author") else "editor"
+    raws = _split_names(ref.fields.get(role, ""))
     people = []
-    for raw, author in zip(_split_names(ref.fields.get("author", "")), ref.authors, strict=True):
-        if author.lower() == "others":
+    for raw in raws:
+        person = latex_to_text(raw)
+        if person.lower() == "others":
             people.append("et al")
             continue
-        if "," in author and not _is_corporate(raw):
-            last, given = (p.strip() for p in author.split(",", 1))
+        if "," in person and not _is_corporate(raw):
+            last, given = (p.strip() for p in person.split(",", 1))
             people.append(f"{last} {_initials(given)}".strip())
         else:
-            people.append(author)
+            people.append(person)
     text = ", ".join(people)
+    if text and role == "editor":
+        text += ", editors"
     text = f"{text}." if text else ""
     title = ref.get("title").rstrip(".")
     if title:
