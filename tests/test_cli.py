@@ -419,8 +419,8 @@ def test_trials_refresh_then_show(env, tmp_path, httpserver, capsys):
 
 
 def test_trials_unknown_treatment(env, httpserver, capsys):
-    assert main(["trials", "pool-therapy", "--refresh"]) == 2
-    assert "unknown treatment 'pool-therapy'" in capsys.readouterr().err
+    assert main(["trials", "no-such-treatment", "--refresh"]) == 2
+    assert "unknown treatment 'no-such-treatment'" in capsys.readouterr().err
     assert httpserver.log == []
 
 

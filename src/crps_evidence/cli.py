@@ -32,6 +32,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from ._files import fsync_dir as _fsync_dir
 from .config import get_settings, package_version
 from .errors import ClientError, DataError
 from .references import (
@@ -131,19 +132,6 @@ def format_entry(entry_type: str, key: str, fields: dict[str, str]) -> str:
             value = normalize_doi(value)
         body.append(f"  {name} = {{{value}}}")
     return f"@{entry_type}{{{key},\n" + ",\n".join(body) + "\n}\n"
-
-
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:  # pragma: no cover - not supported on this platform
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover
-        pass
-    finally:
-        os.close(fd)
 
 
 def append_entry(path: str | Path, entry: str, *, verify: Callable[[Path], None] | None = None
