@@ -95,7 +95,8 @@ def serve_bibtex(httpserver, name: str = "bibtex_ok.bib", status: int = 200) -> 
 # ----------------------------------------------------------------------------- help
 
 
-@pytest.mark.parametrize("command", [[], ["add-reference"], ["check"], ["trials"]])
+@pytest.mark.parametrize("command", [[], ["add-reference"], ["check"], ["trials"], ["update"],
+                                     ["screen"]])
 def test_help(command, capsys):
     assert main([*command, "--help"]) == 0
     out = capsys.readouterr().out

@@ -608,14 +608,19 @@ def cmd_update(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- screen
 
 
+def _cell(value: object) -> str:
+    """A table cell as text, missing values as ``""``."""
+    import pandas as pd
+
+    return "" if pd.isna(value) else str(value)
+
+
 def _print_queue(rows: Any, total: int, path: Path) -> None:
+    cell = _cell
     print(f"{total} record(s) wait to be screened ({path}):")
     for treatment, group in rows.groupby("treatment_id", sort=False):
         print(f"\n{treatment}: {len(group)}")
         for row in group.itertuples(index=False):
-            def cell(value: object) -> str:
-                return "" if value is None or value != value else str(value)  # NA -> ""
-
             print(f"  {row.pmid}  {cell(row.year) or '----'}  {cell(row.publication_types)}")
             print(f"      {cell(row.title) or '(no summary from PubMed)'}")
             where = [cell(row.journal), f"doi:{row.doi}" if cell(row.doi) else "",
@@ -653,8 +658,8 @@ def cmd_screen(args: argparse.Namespace) -> int:
             _err(f"PMID {args.pmid} is not in {path}")
             return EXIT_PROBLEMS
         for row in mine.itertuples(index=False):
-            reason = "" if row.reason is None or row.reason != row.reason else f" ({row.reason})"
-            print(f"{row.pmid} {row.treatment_id}: {row.status}{reason}: {row.title}")
+            reason = f" ({_cell(row.reason)})" if _cell(row.reason) else ""
+            print(f"{row.pmid} {row.treatment_id}: {row.status}{reason}: {_cell(row.title)}")
         print("decide with --include, or --exclude --reason \"...\"", file=sys.stderr)
         return EXIT_OK
     try:
