@@ -55,7 +55,7 @@ def test_update_screen_and_check(project, services, tmp_path, capsys):
     assert lines[0] == f"Search update of {today}"
     assert lines[1:4] == [
         "alpha",
-        f"  PubMed (every record up to {today} (first search)): 4 records; 2 new in the "
+        f"  PubMed, first search, every record up to {today}: 4 records; 2 new in the "
         "screening queue, 2 already in references.bib, 0 already queued",
         "  ClinicalTrials.gov: 3 registrations (first snapshot: nothing to compare with)",
     ]
@@ -68,7 +68,8 @@ def test_update_screen_and_check(project, services, tmp_path, capsys):
 
     assert main(["screen"]) == 0
     listing = capsys.readouterr().out
-    assert listing.startswith(f"4 record(s) wait to be screened ({project / 'data'}")
+    assert listing.startswith("4 record(s) wait to be screened (")
+    assert "screening.csv):" in listing.splitlines()[0]
     assert "\nalpha: 2\n  900000103  2026  Journal Article; Randomized Controlled Trial\n" \
         in listing
     assert "      Synth Case Rep | https://pubmed.ncbi.nlm.nih.gov/900000101/\n" in listing
@@ -97,7 +98,7 @@ def test_update_screen_and_check(project, services, tmp_path, capsys):
     queue_file = (project / "data" / "screening.csv").read_bytes()
     assert main(["update"]) == 0  # the second run the same day adds nothing
     out = capsys.readouterr().out
-    assert f"  PubMed (records entered {today} to {today}): 4 records; 0 new in the screening " \
+    assert f"  PubMed, records entered {today} to {today}: 4 records; 0 new in the screening " \
         "queue, 2 already in references.bib, 2 already queued" in out
     assert out.splitlines()[-1].startswith("3 treatments searched: 0 new records to screen")
     assert (project / "data" / "screening.csv").read_bytes() == queue_file
@@ -111,7 +112,8 @@ def test_a_failed_update_says_what_was_done_and_writes_nothing(project, services
     out, err = capsys.readouterr()
     assert out.startswith("found before the update stopped (NOT saved):\nalpha\n")
     assert "Done (not saved): alpha, alpha-cream. Not reached: none." in err
-    assert "while searching 'beta'; nothing written" in err
+    assert "update stopped while searching 'beta' (ClinicalTrials.gov: server error" in err
+    assert "); nothing written." in err
     assert data_files(project) == before
 
 

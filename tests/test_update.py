@@ -221,8 +221,9 @@ def test_a_failure_half_way_writes_nothing(minidata, api, services, tmp_path):
     assert (failure.failed, failure.not_run, failure.interrupted) == ("alpha-cream", ["beta"],
                                                                       False)
     message = str(failure)
-    assert "failed: ClinicalTrials.gov: server error HTTP 503" in message
-    assert "while searching 'alpha-cream'; nothing written" in message
+    assert message.startswith("update stopped while searching 'alpha-cream' "
+                              "(ClinicalTrials.gov: server error HTTP 503 from ")
+    assert "try again later); nothing written." in message
     assert "Done (not saved): alpha. Not reached: beta." in message
     assert files(minidata) == before
     assert not report.exists()
@@ -284,9 +285,11 @@ def test_markdown_report_is_written_with_the_data(minidata, api, tmp_path):
 def test_dry_run_plan_names_range_and_queries(minidata):
     lines = plan_lines(minidata, today=DAY)
     assert lines[0] == "alpha: never run; PubMed every record up to 2026-11-20"
-    assert lines[8] == ("beta: last run 2026-11-01; PubMed records entered 2026-11-01 to "
-                        "2026-11-20")
-    assert lines[11] == '  ClinicalTrials.gov query.intr: "SYNTHETIC beta"'
+    assert lines[10] == ("beta: last run 2026-11-01; PubMed records entered 2026-11-01 to "
+                         "2026-11-20")
+    assert lines[13] == '  ClinicalTrials.gov query.intr: "SYNTHETIC beta"'
+    assert lines[14].startswith("  open in PubMed (no date limit): "
+                                "https://pubmed.ncbi.nlm.nih.gov/?term=%28%22complex")
 
 
 def test_ctrl_c_half_way_writes_nothing(minidata, api, services):
@@ -299,5 +302,5 @@ def test_ctrl_c_half_way_writes_nothing(minidata, api, services):
     assert [t.treatment_id for t in info.value.done] == ["alpha"]
     assert (info.value.failed, info.value.not_run) == ("alpha-cream", ["beta"])
     assert str(info.value).startswith("update interrupted while searching 'alpha-cream'; "
-                                      "nothing written")
+                                      "nothing written. Done (not saved): alpha.")
     assert files(minidata) == before

@@ -615,9 +615,17 @@ def _cell(value: object) -> str:
     return "" if pd.isna(value) else str(value)
 
 
+def _shown(path: Path) -> str:
+    """``path`` relative to the working directory when it is inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
 def _print_queue(rows: Any, total: int, path: Path) -> None:
     cell = _cell
-    print(f"{total} record(s) wait to be screened ({path}):")
+    print(f"{total} record(s) wait to be screened ({_shown(path)}):")
     for treatment, group in rows.groupby("treatment_id", sort=False):
         print(f"\n{treatment}: {len(group)}")
         for row in group.itertuples(index=False):
@@ -635,7 +643,7 @@ def cmd_screen(args: argparse.Namespace) -> int:
     from .paths import data_dir
     from .screening import mark, waiting
 
-    path = data_dir() / "screening.csv"
+    path = Path(_shown(data_dir() / "screening.csv"))
     status = ("included" if args.include else "excluded" if args.exclude
               else "to screen" if args.undo else None)
     if args.pmid is None:

@@ -42,6 +42,7 @@ from .errors import ClientError, CRPSEvidenceError
 from .paths import project_root
 from .references import load_references
 from .screening import COLUMNS, known_identifiers, new_row
+from .searches import pubmed_url
 from .trials import load_trials, snapshot_path, snapshot_text, trials_dir
 
 __all__ = [
@@ -162,14 +163,14 @@ class UpdateFailed(CRPSEvidenceError):
                  cause: BaseException, interrupted: bool = False) -> None:
         self.done, self.failed, self.not_run = done, failed, not_run
         self.cause, self.interrupted = cause, interrupted
-        what = "interrupted" if interrupted else f"failed: {cause}"
-        where = f" while searching {failed!r}" if failed else " while writing"
+        where = f"while searching {failed!r}" if failed else "while writing"
+        why = "" if interrupted else f" ({str(cause).rstrip('.')})"
         done_ids = ", ".join(t.treatment_id for t in done) or "none"
         left = ", ".join(not_run) or "none"
         super().__init__(
-            f"update {what}{where}; nothing written. Done (not saved): {done_ids}. "
-            f"Not reached: {left}. Run it again: the PubMed answers of the done ones come "
-            "from the cache")
+            f"update {'interrupted' if interrupted else 'stopped'} {where}{why}; nothing "
+            f"written. Done (not saved): {done_ids}. Not reached: {left}. Running it again "
+            "today asks PubMed nothing new for the done ones (cached)")
 
 
 def _utc_today() -> date:
@@ -440,7 +441,7 @@ def _search_and_save(run: _Run, order: Sequence[int], report: str | Path | None,
 
 def _range(result: TreatmentUpdate) -> str:
     if result.since is None:
-        return f"every record up to {result.until} (first search)"
+        return f"first search, every record up to {result.until}"
     return f"records entered {result.since} to {result.until}"
 
 
@@ -458,7 +459,7 @@ def _registry_summary(result: TreatmentUpdate) -> str:
 
 
 def _pubmed_summary(result: TreatmentUpdate) -> str:
-    return (f"PubMed ({_range(result)}): {_count(result.pubmed_count, 'record')}; "
+    return (f"PubMed, {_range(result)}: {_count(result.pubmed_count, 'record')}; "
             f"{len(result.new_records)} new in the screening queue, "
             f"{result.in_bibliography} already in references.bib, "
             f"{result.already_queued} already queued")
@@ -574,5 +575,6 @@ def plan_lines(root: str | Path | None = None, treatments: Sequence[str] | None 
         lines += [f"{row['treatment_id']}: {span}",
                   f"  PubMed: {row['pubmed_query']}",
                   f"  ClinicalTrials.gov query.cond: {row['ctgov_condition']}",
-                  f"  ClinicalTrials.gov query.intr: {row['ctgov_intervention']}"]
+                  f"  ClinicalTrials.gov query.intr: {row['ctgov_intervention']}",
+                  f"  open in PubMed (no date limit): {pubmed_url(str(row['pubmed_query']))}"]
     return lines
