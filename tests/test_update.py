@@ -196,6 +196,20 @@ def test_registrations_are_compared_with_the_snapshot(minidata, api):
     assert "NCT00000009" not in set(snapshot["nct_id"])
 
 
+def test_the_registry_changing_between_runs_is_reported(minidata, api, services):
+    run_update(minidata, ["alpha"], clients=api, today=DAY)
+    services.pages["alpha"] = ["ctgov_later.json"]  # one page: a new trial, B recruiting, C gone
+    result = run_update(minidata, ["alpha"], clients=api, today=date(2026, 12, 1))
+    alpha = result.treatments[0]
+    assert [(r.nct_id, r.status) for r in alpha.new_registrations] == [
+        ("NCT00000003", "NOT_YET_RECRUITING")]
+    assert [(r.nct_id, r.before, r.status) for r in alpha.status_changes] == [
+        ("NCT00000001", "NOT_YET_RECRUITING", "RECRUITING")]
+    assert [(r.nct_id, r.status) for r in alpha.gone] == [("NCT00000002", "UNKNOWN")]
+    snapshot = load_trials("alpha", directory=minidata / "data" / "trials")
+    assert sorted(snapshot["nct_id"]) == ["NCT00000000", "NCT00000001", "NCT00000003"]
+
+
 # ----------------------------------------------------------------------------- faults
 
 
