@@ -277,6 +277,14 @@ def test_a_broken_snapshot_stops_before_any_request(minidata, api, httpserver):
     assert files(minidata) == before
 
 
+def test_a_last_run_after_today_stops_before_any_request(minidata, api, httpserver):
+    with pytest.raises(DataError) as info:
+        run_update(minidata, clients=api, today=date(2026, 10, 1))
+    assert (info.value.path.name, info.value.line, info.value.field, info.value.value) == (
+        "searches.csv", 4, "last_run", "2026-11-01")
+    assert httpserver.log == []
+
+
 # ----------------------------------------------------------------------------- reports
 
 

@@ -38,7 +38,7 @@ import pandas as pd
 
 from ._files import csv_text, read_csv_rows, replace_together
 from .data import load_screening, load_searches
-from .errors import ClientError, CRPSEvidenceError
+from .errors import ClientError, CRPSEvidenceError, DataError
 from .paths import project_root
 from .references import load_references
 from .screening import COLUMNS, known_identifiers, new_row
@@ -252,6 +252,11 @@ class _Run:
         """Read the old snapshots of the treatments to search (a broken one stops it here)."""
         for index in order:
             treatment = str(self.searches.iloc[index]["treatment_id"])
+            since = _since(self.searches.iloc[index]["last_run"])
+            if since is not None and since > self.today:
+                raise DataError(self.searches_path, f"last run after the day of this run "
+                                f"({self.today}); a date nobody has reached cannot be a run",
+                                line=index + 2, field="last_run", value=since.isoformat())
             path = snapshot_path(treatment, self.folder / "trials")
             self.old[treatment] = load_trials(treatment, directory=trials_dir(path.parent))
             self.originals[path] = path.read_bytes() if path.is_file() else None
