@@ -95,7 +95,8 @@ def serve_bibtex(httpserver, name: str = "bibtex_ok.bib", status: int = 200) -> 
 # ----------------------------------------------------------------------------- help
 
 
-@pytest.mark.parametrize("command", [[], ["add-reference"], ["check"], ["trials"]])
+@pytest.mark.parametrize("command", [[], ["add-reference"], ["check"], ["trials"], ["update"],
+                                     ["screen"]])
 def test_help(command, capsys):
     assert main([*command, "--help"]) == 0
     out = capsys.readouterr().out
@@ -419,8 +420,8 @@ def test_trials_refresh_then_show(env, tmp_path, httpserver, capsys):
 
 
 def test_trials_unknown_treatment(env, httpserver, capsys):
-    assert main(["trials", "pool-therapy", "--refresh"]) == 2
-    assert "unknown treatment 'pool-therapy'" in capsys.readouterr().err
+    assert main(["trials", "no-such-treatment", "--refresh"]) == 2
+    assert "unknown treatment 'no-such-treatment'" in capsys.readouterr().err
     assert httpserver.log == []
 
 

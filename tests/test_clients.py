@@ -11,6 +11,7 @@ import logging
 import socket
 import threading
 import time
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
@@ -539,3 +540,63 @@ def test_pmid_for_doi(httpserver, settings, idlist, expected):
     )
     # 900000002 carries another DOI, so it is not accepted
     assert PubMedClient(settings).pmid_for_doi(DOI.upper()) == expected
+
+
+# ----------------------------------------------------------------------------- PubMed search
+
+
+def _search_params(**extra: str) -> dict[str, str]:
+    return {"tool": "crps-evidence", "email": "tests@example.org", "db": "pubmed",
+            "term": "SYNTHETIC", "retmode": "json", **extra}
+
+
+def test_search_pages_through_a_date_range(httpserver, settings):
+    dates = {"mindate": "2026/11/01", "maxdate": "2026/12/05", "datetype": "edat"}
+    httpserver.expect_request("/eutils/esearch.fcgi", query_string=_search_params(
+        retmax="2", retstart="0", **dates)).respond_with_json(fixture_json("esearch_page1.json"))
+    httpserver.expect_request("/eutils/esearch.fcgi", query_string=_search_params(
+        retmax="2", retstart="2", **dates)).respond_with_json(fixture_json("esearch_page2.json"))
+    hits = PubMedClient(settings).search("SYNTHETIC", mindate="2026-11-01",
+                                         maxdate=date(2026, 12, 5), page_size=2)
+    assert hits.count == 4
+    assert hits.pmids == ["900000103", "900000102", "900000101", "11111111"]
+    assert hits.notes == []
+    assert len(httpserver.log) == 2
+
+
+def test_search_without_mindate_asks_from_the_start(httpserver, settings):
+    httpserver.expect_request("/eutils/esearch.fcgi", query_string=_search_params(
+        retmax="1000", retstart="0", mindate="1800/01/01", maxdate="2026/12/05",
+        datetype="edat")).respond_with_json(fixture_json("esearch.json"))
+    hits = PubMedClient(settings).search("SYNTHETIC", maxdate="2026-12-05")
+    assert hits.pmids == ["900000001", "900000002"]
+
+
+def test_empty_search_keeps_pubmeds_remarks(httpserver, settings):
+    httpserver.expect_request("/eutils/esearch.fcgi").respond_with_json(
+        fixture_json("esearch_empty.json"))
+    hits = PubMedClient(settings).search("SYNTHETIC", mindate="2026-11-01",
+                                         maxdate="2026-12-05")
+    assert hits == (0, [], ["phrase not found: syntheticzz[tiab]"])
+    assert len(httpserver.log) == 1
+
+
+def test_search_beyond_what_esearch_hands_out_is_refused(httpserver, settings):
+    answer = fixture_json("esearch_page1.json")
+    answer["esearchresult"]["count"] = "10001"
+    httpserver.expect_request("/eutils/esearch.fcgi").respond_with_json(answer)
+    with pytest.raises(ClientError, match="10001 records, more than the 10000"):
+        PubMedClient(settings).search("SYNTHETIC", maxdate="2026-12-05")
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"mindate": "2026-11-01"}, "needs a maxdate"),
+    ({"mindate": "2026-13-01", "maxdate": "2026-12-05"}, "expected a date as YYYY-MM-DD"),
+    ({"mindate": "2026-12-06", "maxdate": "2026-12-05"}, "is after maxdate"),
+    ({"datetype": "xdat"}, "datetype 'xdat'"),
+    ({"page_size": 0}, "page_size 0"),
+])
+def test_search_arguments_checked_before_any_request(httpserver, settings, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        PubMedClient(settings).search("SYNTHETIC", **kwargs)
+    assert httpserver.log == []

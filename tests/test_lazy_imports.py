@@ -47,3 +47,8 @@ def test_the_normal_quantile_constant_is_scipys():
     from crps_evidence import synthesis
 
     assert synthesis._Z95 == float(stats.norm.ppf(0.975))
+
+
+def test_the_pages_search_status_needs_no_client():
+    code = "from crps_evidence.searches import search_status\nsearch_status()"
+    assert loaded_after(code) == set()

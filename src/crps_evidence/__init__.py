@@ -12,6 +12,8 @@ from .data import (
     load_outcomes,
     load_published_analyses,
     load_reference_sources,
+    load_screening,
+    load_searches,
     load_studies,
     load_treatments,
 )
@@ -43,6 +45,8 @@ __all__ = [
     "load_published_analyses",
     "load_reference_sources",
     "load_references",
+    "load_screening",
+    "load_searches",
     "load_studies",
     "load_treatments",
 ]

@@ -11,10 +11,18 @@ Subcommands
     year and journal with Crossref (by DOI) and PubMed (by PMID).
 ``trials TREATMENT [--refresh] [--snapshot-dir DIR]``
     Print a treatment's ClinicalTrials.gov snapshot; ``--refresh`` fetches it anew.
+``analyses [ID ...] [--format json]``
+    Every pooled analysis the book shows.
+``update [TREATMENT ...] [--report FILE] [--dry-run]``
+    Run the recorded searches again (:mod:`crps_evidence.update`): new PubMed records go to
+    the screening queue, registrations are compared with the snapshots; all or nothing.
+``screen [PMID] [--include | --exclude --reason TEXT | --undo] [--treatment TREATMENT]``
+    List the screening queue, or record one decision (:mod:`crps_evidence.screening`).
 
-Exit codes: 0 success; 1 problems found, duplicate refused or no snapshot; 2 bad input or
-bad data (usage, malformed DOI, unknown treatment, unreadable bibliography, a fetched record
-without the author, year or title a key needs); 3 a service failed; 4 a file could not be
+Exit codes: 0 success; 1 problems found, duplicate refused, no snapshot or a PMID not in the
+queue; 2 bad input or bad data (usage, malformed DOI, unknown treatment, unreadable
+bibliography, a fetched record without the author, year or title a key needs, an exclusion
+without reason); 3 a service failed (``update``: nothing written); 4 a file could not be
 written; 130 interrupted. ``add-reference --pmid`` still writes the entry when only the
 PubMed lookup fails, and warns that the pmid field is missing.
 """
@@ -32,6 +40,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from ._files import fsync_dir as _fsync_dir
 from .config import get_settings, package_version
 from .errors import ClientError, DataError
 from .references import (
@@ -131,19 +140,6 @@ def format_entry(entry_type: str, key: str, fields: dict[str, str]) -> str:
             value = normalize_doi(value)
         body.append(f"  {name} = {{{value}}}")
     return f"@{entry_type}{{{key},\n" + ",\n".join(body) + "\n}\n"
-
-
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:  # pragma: no cover - not supported on this platform
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover
-        pass
-    finally:
-        os.close(fd)
 
 
 def append_entry(path: str | Path, entry: str, *, verify: Callable[[Path], None] | None = None
@@ -572,6 +568,123 @@ def cmd_analyses(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# --------------------------------------------------------------------------- update
+
+
+def cmd_update(args: argparse.Namespace) -> int:
+    """Run ``update``: the recorded searches again, all or nothing."""
+    from .update import UpdateFailed, plan_lines, report_lines, run_update
+
+    treatments = args.treatment or None
+    if args.dry_run:
+        for line in plan_lines(treatments=treatments):
+            print(line)
+        print("dry run: nothing was asked and nothing written", file=sys.stderr)
+        return EXIT_OK
+    from .clients import Clients
+
+    try:
+        with Clients(get_settings()) as api:
+            result = run_update(treatments=treatments, clients=api, report=args.report)
+    except UpdateFailed as exc:
+        if exc.done:
+            print("found before the update stopped (NOT saved):")
+            for line in report_lines(exc.done):
+                print(line)
+        _err(str(exc))
+        return 130 if exc.interrupted else EXIT_SERVICE
+    print(f"Search update of {result.run_on}")
+    for line in report_lines(result):
+        print(line)
+    queued = sum(len(t.new_records) for t in result.treatments)
+    print(f"saved: {len(result.written)} files (searches.csv last_run = {result.run_on} for "
+          f"{len(result.treatments)} treatment(s); {queued} row(s) added to screening.csv"
+          + (f"; report in {args.report}" if args.report else "") + ")", file=sys.stderr)
+    if queued:
+        print("next: `crps-evidence screen` lists the records that wait", file=sys.stderr)
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- screen
+
+
+def _cell(value: object) -> str:
+    """A table cell as text, missing values as ``""``."""
+    import pandas as pd
+
+    return "" if pd.isna(value) else str(value)
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the working directory when it is inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _print_queue(rows: Any, total: int, path: Path) -> None:
+    cell = _cell
+    print(f"{total} record(s) wait to be screened ({_shown(path)}):")
+    for treatment, group in rows.groupby("treatment_id", sort=False):
+        print(f"\n{treatment}: {len(group)}")
+        for row in group.itertuples(index=False):
+            print(f"  {row.pmid}  {cell(row.year) or '----'}  {cell(row.publication_types)}")
+            print(f"      {cell(row.title) or '(no summary from PubMed)'}")
+            where = [cell(row.journal), f"doi:{row.doi}" if cell(row.doi) else "",
+                     f"https://pubmed.ncbi.nlm.nih.gov/{row.pmid}/"]
+            print("      " + " | ".join(w for w in where if w))
+    print('\nmark one: crps-evidence screen PMID --include | --exclude --reason "..."')
+
+
+def cmd_screen(args: argparse.Namespace) -> int:
+    """Run ``screen``: list the queue, or record one decision."""
+    from .data import load_screening, load_searches
+    from .paths import data_dir
+    from .screening import mark, waiting
+
+    path = Path(_shown(data_dir() / "screening.csv"))
+    status = ("included" if args.include else "excluded" if args.exclude
+              else "to screen" if args.undo else None)
+    if args.pmid is None:
+        if status is not None:
+            _err("say which record: crps-evidence screen PMID --include")
+            return EXIT_INPUT
+        queue = load_screening(path)
+        rows = waiting(queue, args.treatment)
+        if rows.empty:
+            never = load_searches()["last_run"].isna().all()
+            print("no records wait to be screened" + (
+                " (no search has been run yet: `crps-evidence update`)" if never else ""))
+            return EXIT_OK
+        _print_queue(rows, len(rows), path)
+        return EXIT_OK
+    if status is None:
+        queue = load_screening(path)
+        mine = queue[queue["pmid"] == args.pmid]
+        if mine.empty:
+            _err(f"PMID {args.pmid} is not in {path}")
+            return EXIT_PROBLEMS
+        for row in mine.itertuples(index=False):
+            reason = f" ({_cell(row.reason)})" if _cell(row.reason) else ""
+            print(f"{row.pmid} {row.treatment_id}: {row.status}{reason}: {_cell(row.title)}")
+        print("decide with --include, or --exclude --reason \"...\"", file=sys.stderr)
+        return EXIT_OK
+    try:
+        decision = mark(path, args.pmid, status, reason=args.reason or "",
+                        treatment_id=args.treatment)
+    except ValueError as exc:
+        _err(f"{exc}; nothing written")
+        return EXIT_PROBLEMS if "not in the queue" in str(exc) else EXIT_INPUT
+    print(f"{decision.pmid} {decision.treatment_id}: {decision.before} -> {decision.after} "
+          f"(screening.csv line {decision.line}): {decision.title}")
+    if status == "included":
+        print("next: add the record to references.bib (`crps-evidence add-reference DOI "
+              "--pmid`) and a studies.csv row; `crps-evidence check` lists what is left",
+              file=sys.stderr)
+    return EXIT_OK
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -580,7 +693,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="crps-evidence",
         description="Tools for the CRPS evidence notebooks: add and check references, "
-        "show clinical-trial registry snapshots, list the pooled analyses.",
+        "show clinical-trial registry snapshots, list the pooled analyses, run the recorded "
+        "searches again and screen what they find.",
         epilog="Set CRPS_EVIDENCE_CONTACT to your e-mail address (sent to Crossref and NCBI) "
         "and optionally NCBI_API_KEY. Exit codes: 0 ok, 1 problems found, 2 bad input or "
         "bad data, 3 service failure, 4 write failure.",
@@ -647,6 +761,45 @@ def build_parser() -> argparse.ArgumentParser:
     analyses.add_argument("--format", choices=("table", "json"), default="table",
                           help="output format (default: table)")
     analyses.set_defaults(func=cmd_analyses)
+
+    update = sub.add_parser(
+        "update",
+        help="run the recorded searches again (PubMed and ClinicalTrials.gov)",
+        description="Run each treatment's recorded searches (data/searches.csv) from the day "
+        "they last ran: PubMed records that entered PubMed since then go to the screening "
+        "queue (data/screening.csv) unless references.bib or the queue already has them; "
+        "ClinicalTrials.gov registrations are compared with the stored snapshot "
+        "(data/trials/) for new ones and status changes. Prints a short report per "
+        "treatment. Nothing is written unless every treatment asked for completes; then "
+        "the queue, the snapshots, the search dates (last_run) and the report are written "
+        "together.",
+    )
+    update.add_argument("treatment", nargs="*", metavar="TREATMENT",
+                        help="only these treatments (default: every recorded search)")
+    update.add_argument("--report", metavar="FILE", help="also write the report as Markdown")
+    update.add_argument("--dry-run", action="store_true",
+                        help="print the date ranges and queries; ask nothing, write nothing")
+    update.set_defaults(func=cmd_update)
+
+    screen = sub.add_parser(
+        "screen",
+        help="list the screening queue, or include or exclude a record",
+        description="Without PMID: list the records that wait to be screened. With PMID and "
+        "--include or --exclude --reason: record the decision in data/screening.csv "
+        "(one line changes). `crps-evidence check` lists included records that have no "
+        "study row yet.",
+    )
+    screen.add_argument("pmid", nargs="?", metavar="PMID", help="the record to decide on")
+    decision = screen.add_mutually_exclusive_group()
+    decision.add_argument("--include", action="store_true", help="include the record")
+    decision.add_argument("--exclude", action="store_true",
+                          help="exclude the record (needs --reason)")
+    decision.add_argument("--undo", action="store_true", help="put the record back in the queue")
+    screen.add_argument("--reason", metavar="TEXT", help="why (required with --exclude)")
+    screen.add_argument("--treatment", metavar="TREATMENT",
+                        help="only this treatment's rows (needed when a record waits under "
+                        "several)")
+    screen.set_defaults(func=cmd_screen)
     return parser
 
 

@@ -37,6 +37,8 @@ TABLES = (
     "certainty",
     "published_analyses",
     "analyses",
+    "searches",
+    "screening",
 )
 DESCRIPTOR = "datapackage.json"
 
@@ -308,6 +310,30 @@ def load_analyses(path: str | Path | None = None) -> pd.DataFrame:
     True
     """
     return _read("analyses", path)
+
+
+def load_searches(path: str | Path | None = None) -> pd.DataFrame:
+    """Load ``searches.csv``: the recorded PubMed and registry searches, one row per treatment.
+
+    Examples
+    --------
+    >>> s = load_searches()
+    >>> s["treatment_id"].is_unique and set(s["pubmed_filter"]) <= {"none", "trials and reviews"}
+    True
+    """
+    return _read("searches", path)
+
+
+def load_screening(path: str | Path | None = None) -> pd.DataFrame:
+    """Load ``screening.csv``: the queue of records the searches found, with decisions.
+
+    Examples
+    --------
+    >>> q = load_screening()
+    >>> set(q["status"]) <= {"to screen", "included", "excluded"}
+    True
+    """
+    return _read("screening", path)
 
 
 class Evidence(NamedTuple):

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from .certainty import check_certainty
-from .data import Evidence, load_all, load_reference_sources
+from .data import Evidence, load_all, load_reference_sources, load_screening, load_searches
 from .paths import notebooks_dir
 from .references import Bibliography, is_valid_doi, is_valid_pmid, normalize_doi
 
@@ -194,11 +194,16 @@ def check_reference_sources(bib: Bibliography, sources: pd.DataFrame,
 
 def check_integrity(evidence: Evidence | None = None,
                     notebooks: str | Path | None = None,
-                    sources: pd.DataFrame | None = None) -> list[str]:
+                    sources: pd.DataFrame | None = None,
+                    searches: pd.DataFrame | None = None,
+                    screening: pd.DataFrame | None = None) -> list[str]:
     """Run every cross-file check; an empty list means the collection is consistent.
 
-    With no ``evidence``, the repository's data is loaded and ``reference_sources.csv`` is
-    checked against its bibliography; for other data, pass ``sources`` to check it too.
+    With no ``evidence``, the repository's data is loaded and ``reference_sources.csv``,
+    ``searches.csv`` and ``screening.csv`` are checked with it
+    (:func:`~crps_evidence.searches.check_searches`,
+    :func:`~crps_evidence.screening.check_screening`: included records without a study row
+    are reported); for other data, pass those tables to check them too.
 
     Loading the data also validates each table against its schema, so a schema problem is
     raised as :class:`~crps_evidence.errors.DataError` before these checks run.
@@ -211,12 +216,22 @@ def check_integrity(evidence: Evidence | None = None,
     if evidence is None:
         evidence = load_all()
         sources = load_reference_sources() if sources is None else sources
+        searches = load_searches() if searches is None else searches
+        screening = load_screening() if screening is None else screening
     folder = Path(notebooks) if notebooks is not None else notebooks_dir()
     problems = (check_identifiers(evidence.references)
                 + check_citations(evidence, notebook_citations(folder))
                 + check_rows(evidence, folder))
     if sources is not None:
         problems += check_reference_sources(evidence.references, sources)
+    if searches is not None:
+        from .searches import check_searches
+
+        problems += check_searches(searches, evidence.treatments)
+    if screening is not None:
+        from .screening import check_screening
+
+        problems += check_screening(screening, evidence.references, evidence.studies)
     return problems + check_analyses(evidence) + check_certainty(evidence)
 
 

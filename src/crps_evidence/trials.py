@@ -23,15 +23,14 @@ need reading before they are cited.
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from ._files import atomic_write_text
 from .clients import TRIAL_COLUMNS, ClinicalTrialsClient, is_valid_nct_id, studies_frame
 from .errors import DataError
 from .paths import data_dir
@@ -45,6 +44,7 @@ __all__ = [
     "refresh_trials",
     "save_trials",
     "snapshot_path",
+    "snapshot_text",
     "trial_query",
     "trials_dir",
 ]
@@ -81,8 +81,78 @@ INTERVENTION_TERMS: dict[str, tuple[str, ...]] = {
     "scs": ("spinal cord stimulation", "spinal cord stimulator"),
     "drg-stimulation": ("dorsal root ganglion stimulation", "dorsal root ganglion"),
     "scrambler-therapy": ("scrambler therapy", "Calmare"),
+    "pool-therapy": ("aquatic therapy", "aquatic exercise", "hydrotherapy", "pool therapy"),
+    "desensitisation": (
+        "desensitization",
+        "desensitisation",
+        "tactile discrimination",
+        "sensory discrimination",
+    ),
+    "bisphosphonates": (
+        "bisphosphonate",
+        "neridronate",
+        "neridronic acid",
+        "clodronate",
+        "pamidronate",
+        "alendronate",
+        "zoledronic acid",
+        "zoledronate",
+        "ibandronate",
+        "risedronate",
+    ),
+    "calcitonin": ("calcitonin", "elcatonin"),
+    "corticosteroids": (
+        "corticosteroid",
+        "glucocorticoid",
+        "steroid",
+        "prednisolone",
+        "prednisone",
+        "methylprednisolone",
+        "dexamethasone",
+    ),
+    "vitamin-c": ("vitamin C", "ascorbic acid", "ascorbate"),
+    "free-radical-scavengers": (
+        "dimethyl sulfoxide",
+        "DMSO",
+        "acetylcysteine",
+        "N-acetylcysteine",
+        "free radical scavenger",
+    ),
+    "gabapentin": ("gabapentin",),
+    "pregabalin": ("pregabalin",),
+    "tadalafil": ("tadalafil",),
+    "memantine": ("memantine",),
+    "lenalidomide": ("lenalidomide", "thalidomide"),
+    "anti-tnf-drugs": (
+        "infliximab",
+        "adalimumab",
+        "etanercept",
+        "certolizumab",
+        "golimumab",
+        "TNF inhibitor",
+        "anti-TNF",
+    ),
+    "infliximab": ("infliximab",),
+    "mycophenolate": ("mycophenolate", "mycophenolic acid"),
+    "botulinum-toxin": (
+        "botulinum toxin",
+        "onabotulinumtoxinA",
+        "abobotulinumtoxinA",
+        "incobotulinumtoxinA",
+        "Botox",
+    ),
+    "low-dose-naltrexone": ("naltrexone", "low dose naltrexone"),
+    "intrathecal-baclofen": ("baclofen",),
+    "parecoxib": ("parecoxib",),
+    "epidural-clonidine": ("clonidine",),
+    "intrathecal-clonidine": ("clonidine",),
 }
-"""Treatment id to the ClinicalTrials.gov intervention terms (joined with ``OR``)."""
+"""Treatment id to the ClinicalTrials.gov intervention terms (joined with ``OR``).
+
+Every treatment of ``treatments.csv`` has terms; ``data/searches.csv`` records the query
+they make (``ctgov_condition`` and ``ctgov_intervention``), and
+:func:`crps_evidence.searches.check_searches` fails when the two disagree.
+"""
 
 SOURCE = "ClinicalTrials.gov API v2"
 _SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
@@ -217,37 +287,6 @@ def read_records(treatment_id: str, path: str | Path | None = None) -> pd.DataFr
     return mine.sort_values("registry_id", kind="stable").reset_index(drop=True)
 
 
-def _new_file_mode() -> int:
-    """Permissions a new file gets from ``open()``: ``0o666`` less the process umask."""
-    umask = os.umask(0o022)  # reading the umask means setting it; put it straight back
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    """Replace ``path`` by ``text`` atomically, keeping its permissions.
-
-    ``mkstemp`` creates the temporary file as ``0600``; before it replaces the target it
-    gets the target's mode, or for a new file what ``open()`` would have given it.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        mode = path.stat().st_mode & 0o7777
-    except FileNotFoundError:
-        mode = _new_file_mode()
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def save_trials(
     treatment_id: str,
     frame: pd.DataFrame,
@@ -285,6 +324,29 @@ def save_trials(
         Malformed treatment id, missing columns or an invalid NCT id.
     """
     path = snapshot_path(treatment_id, directory)
+    text = snapshot_text(treatment_id, frame, query=query, fetched=fetched, endpoint=endpoint)
+    atomic_write_text(path, text)
+    return path
+
+
+def snapshot_text(
+    treatment_id: str,
+    frame: pd.DataFrame,
+    *,
+    query: dict[str, Any],
+    fetched: datetime | str | None = None,
+    endpoint: str | None = None,
+) -> str:
+    """The JSON text of a snapshot, as :func:`save_trials` writes it.
+
+    Parameters are those of :func:`save_trials` (without ``directory``).
+
+    Raises
+    ------
+    ValueError
+        Malformed treatment id, missing columns or an invalid NCT id.
+    """
+    _checked_slug(treatment_id)
     missing = [c for c in TRIAL_COLUMNS if c not in frame.columns]
     if missing:
         raise ValueError(f"trials table lacks column(s): {', '.join(missing)}")
@@ -314,8 +376,7 @@ def save_trials(
         "count": len(records),
         "records": records,
     }
-    _atomic_write_text(path, json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
-    return path
+    return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
 
 
 def fetch_trials(

@@ -27,6 +27,7 @@ Examples
 ...     meta = api.crossref.work("10.1016/j.pain.2009.06.023")
 ...     bib = api.crossref.bibtex("10.1016/j.pain.2009.06.023")
 ...     pmids = api.pubmed.esearch("complex regional pain syndrome ketamine")
+...     new = api.pubmed.search("crps AND ketamine", mindate="2026-01-01", maxdate="2026-06-30")
 ...     studies = api.trials.search_studies("complex regional pain syndrome", ["ketamine"])
 """
 
@@ -36,7 +37,7 @@ from ..config import Settings, get_settings
 from .clinicaltrials import TRIAL_COLUMNS, ClinicalTrialsClient, is_valid_nct_id, studies_frame
 from .crossref import CrossrefClient, parse_bibtex_entry
 from .http import MAX_RETRY_AFTER, RETRY_STATUSES, NotFoundError, build_session
-from .pubmed import PubMedClient
+from .pubmed import PubMedClient, SearchHits
 
 __all__ = [
     "MAX_RETRY_AFTER",
@@ -47,6 +48,7 @@ __all__ = [
     "CrossrefClient",
     "NotFoundError",
     "PubMedClient",
+    "SearchHits",
     "build_session",
     "is_valid_nct_id",
     "parse_bibtex_entry",

@@ -53,7 +53,7 @@ class ClinicalTrialsClient(Service):
     def search_studies(
         self,
         condition: str,
-        interventions: Sequence[str] | None = None,
+        interventions: Sequence[str] | str | None = None,
         *,
         page_size: int = 100,
         max_pages: int = 50,
@@ -67,8 +67,9 @@ class ClinicalTrialsClient(Service):
         ----------
         condition : str
             ``query.cond`` expression, e.g. ``"complex regional pain syndrome"``.
-        interventions : sequence of str, optional
-            Terms joined with ``OR`` (each quoted) into ``query.intr``.
+        interventions : sequence of str or str, optional
+            Terms joined with ``OR`` (each quoted) into ``query.intr``; a single string is
+            a ready ``query.intr`` expression, sent as it is (a recorded search).
         page_size : int
             ``pageSize`` (the API allows up to 1000).
         max_pages : int
@@ -113,11 +114,22 @@ class ClinicalTrialsClient(Service):
         )
 
     @staticmethod
-    def query_params(condition: str, interventions: Sequence[str] | None = None) -> dict[str, Any]:
-        """The ``query.cond`` / ``query.intr`` parameters :meth:`search_studies` sends."""
+    def query_params(condition: str, interventions: Sequence[str] | str | None = None
+                     ) -> dict[str, Any]:
+        """The ``query.cond`` / ``query.intr`` parameters :meth:`search_studies` sends.
+
+        >>> ClinicalTrialsClient.query_params("crps", ["a b", "c"])["query.intr"]
+        '"a b" OR "c"'
+        >>> ClinicalTrialsClient.query_params("crps", '"a b" OR c')["query.intr"]
+        '"a b" OR c'
+        """
         if not condition.strip():
             raise ValueError("empty condition")
         params: dict[str, Any] = {"query.cond": condition}
+        if isinstance(interventions, str):
+            if interventions.strip():
+                params["query.intr"] = interventions.strip()
+            return params
         terms = [t.strip() for t in interventions or () if t.strip()]
         if terms:
             params["query.intr"] = " OR ".join(f'"{t}"' for t in terms)
