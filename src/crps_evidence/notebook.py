@@ -148,6 +148,27 @@ def certainty_sentence(treatment_id: str, evidence: Evidence | None = None) -> s
             "method), not a published rating.")
 
 
+def _day(value: object) -> str:
+    day = pd.Timestamp(value)
+    return f"{day.day} {day:%B %Y}"
+
+
+def up_to_date(treatment_id: str) -> str:
+    """When the treatment's rows were last reviewed and its search last run, in words.
+
+    Examples
+    --------
+    >>> up_to_date("ketamine").startswith("Rows and page last reviewed on ")
+    True
+    """
+    from .searches import describe_status, search_status
+
+    evidence = _evidence()
+    reviewed = evidence.treatments.set_index("id").loc[treatment_id, "last_reviewed"]
+    status = search_status()[treatment_id]
+    return f"Rows and page last reviewed on {_day(reviewed)}. {describe_status(status)}"
+
+
 def key_points(treatment_id: str) -> Markdown:
     """The *Key points* box of a treatment, in sentences, from the data."""
     evidence = _evidence()
@@ -173,7 +194,7 @@ def key_points(treatment_id: str) -> Markdown:
     if others:
         studies += f" and {plural(others, 'other study', 'other studies')}"
     lines.append(f"**Studies in this collection:** {studies}.")
-    lines.append(f"**Last reviewed:** {row['last_reviewed']}.")
+    lines.append(f"**How up to date:** {up_to_date(treatment_id)}")
     return Markdown("\n".join(f"> - {line}" for line in lines))
 
 

@@ -270,8 +270,8 @@ def landing_table(evidence: Evidence) -> ReaderTable:
     -------
     ReaderTable
         Columns ``Treatment, What it is, Certainty, What the trials found, Main risks,
-        Access, Notebook`` in the order of ``treatments.csv``; ``Notebook`` is the page each
-        treatment links to (displayed as the link of ``Treatment``, not as a column).
+        Access, Up to date, Notebook`` in the order of ``treatments.csv``; ``Notebook`` is the
+        page each treatment links to (displayed as the link of ``Treatment``, not as a column).
 
     Examples
     --------
@@ -299,10 +299,26 @@ def landing_table(evidence: Evidence) -> ReaderTable:
         "Main risks": treatments["main_risks"].fillna(
             treatments["main_adverse_events"].map(_first_sentence)).to_numpy(),
         "Access": treatments["access"].str.capitalize().to_numpy(),
+        "Up to date": _up_to_date_column(evidence),
         "Notebook": treatments["notebook"].to_numpy(),
     })
     return reader_table(table, links={"Treatment": "Notebook"}, missing="not reported",
                         caption="Every treatment in the collection")
+
+
+def _up_to_date_column(evidence: Evidence) -> list[str]:
+    """Per treatment: the review date and the search date (or that none was run), short."""
+    from .searches import search_status
+
+    status = search_status()
+    cells = []
+    for row in evidence.treatments.itertuples():
+        state = status.get(row.id)
+        searched = ("not yet searched" if state is None or state.last_run is None
+                    else f"searched {state.last_run:%Y-%m-%d}")
+        waiting = f"; {state.waiting} to screen" if state is not None and state.waiting else ""
+        cells.append(f"Reviewed {pd.Timestamp(row.last_reviewed):%Y-%m-%d}; {searched}{waiting}")
+    return cells
 
 
 # ------------------------------------------------------------------------ pooling status
