@@ -114,7 +114,8 @@ def test_landing_table_words_trial_results_without_templates(evidence):
     table = overview.landing_table(evidence)
     assert len(table) == len(evidence.treatments)
     assert list(table.columns) == ["Treatment", "What it is", "Certainty",
-                                   "What the trials found", "Main risks", "Access", "Up to date", "Notebook"]
+                                   "What the trials found", "Main risks", "Access",
+                                   "Up to date", "Notebook"]
     found = " ".join(table["What the trials found"])
     assert "(s)" not in found and "study/studies" not in found
     row = pd.Series({"rcts": 1, "favours_treatment": 0, "no_difference": 1,
