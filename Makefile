@@ -42,6 +42,7 @@ test-notebooks: $(STAMP)  ## Execute every notebook and compare with its stored 
 	  -n 2 --dist loadfile $(NOTEBOOKS)
 
 test-book: check-index  ## Build the book from scratch (-E, warnings are errors) and check it in headless Chromium
+	rm -rf $(HTML)
 	$(BIN)/sphinx-build -E -W --keep-going -q -b html notebooks $(HTML)
 	bash scripts/ensure-chromium.sh
 	$(BIN)/python -m pytest -q -m book tests/book

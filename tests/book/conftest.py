@@ -226,6 +226,10 @@ _READER_JS = r"""
   document.querySelectorAll('table.crps-table--raw').forEach((t) => {
     text = text.replace(t.innerText, '');
   });
+  // Inline code names data for people writing code (a study id in an exercise), not a source.
+  document.querySelectorAll('p code, li code').forEach((c) => {
+    text = text.replace(c.innerText, '');
+  });
   const cites = Array.from(document.querySelectorAll("a[href*='#cite-']")).map((a) => a.innerText);
   const bib = Array.from(document.querySelectorAll('div.citation')).map((d) => d.innerText);
   const indexCells = [];
