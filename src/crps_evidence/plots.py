@@ -44,6 +44,7 @@ _CATEGORY_STYLE: dict[str, tuple[str, str]] = {
     "apheresis": ("v", "#0072B2"),
     "injection": ("P", "#D55E00"),
     "implanted device": ("*", "#000000"),
+    "medication": ("p", "#FFFFFF"),
 }
 _EXTRA_MARKERS = ("X", "p", "<", ">", "8", "d")
 
@@ -66,7 +67,7 @@ _RESULT_STYLE: dict[str, tuple[str, str, str, str]] = {
 }
 
 
-def _grid_offsets(cell: pd.Series, width: float = 0.8, height: float = 0.56,
+def _grid_offsets(cell: pd.Series, width: float = 0.84, height: float = 0.62,
                   per_row: int = 4) -> tuple[np.ndarray, np.ndarray]:
     """Offsets that lay the markers of one cell out in a grid (up to ``per_row`` a row)."""
     rank = cell.groupby(cell, sort=False).cumcount().to_numpy()
@@ -145,7 +146,7 @@ def evidence_map(summary: pd.DataFrame, key: bool = True) -> Figure:
 
     key_rows = math.ceil(len(data) / 2) if key else 0
     key_in = 0.35 + 0.19 * key_rows if key else 0.0
-    plot_in, legend_in = 5.6, 0.9
+    plot_in, legend_in = 5.6, 1.25
     height = plot_in + legend_in + key_in
     fig = Figure(figsize=(7.5, height))
     ax = fig.add_axes((0.16, (legend_in + key_in + 0.75) / height, 0.8,
@@ -186,7 +187,7 @@ def evidence_map(summary: pd.DataFrame, key: bool = True) -> Figure:
             fig.text(0.05 + 0.48 * column, top - line * 0.19 / height,
                      f"{row.number:>2}  {row.name}", fontsize=8.5, va="top",
                      gid="treatment-label")
-    fig.text(0.5, 0.1 / height if not key else (key_in - 0.02) / height,
+    fig.text(0.5, 0.08 / height if not key else (key_in - 0.02) / height,
              "Marker area grows with the number of participants in randomised trials.",
              fontsize=8.5, ha="center", va="bottom")
     return fig
