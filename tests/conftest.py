@@ -34,6 +34,48 @@ def minidata(tmp_path: Path) -> Path:
     return tmp_path
 
 
+@pytest.fixture
+def settings(httpserver, tmp_path):
+    """Client settings pointing every service at the local test server, without waits."""
+    from crps_evidence.config import get_settings
+
+    base = httpserver.url_for("/").rstrip("/")
+    return get_settings().replace(
+        crossref_url=f"{base}/crossref",
+        doi_url=f"{base}/doi",
+        eutils_url=f"{base}/eutils",
+        ctgov_url=f"{base}/ctgov",
+        contact="tests@example.org",
+        cache_dir=tmp_path / "cache",
+        connect_timeout=2.0,
+        read_timeout=2.0,
+        retries=2,
+        backoff_factor=0.0,
+    )
+
+
+@pytest.fixture
+def env(httpserver, tmp_path, monkeypatch) -> dict[str, str]:
+    """The same, as the environment the command line reads."""
+    base = httpserver.url_for("/").rstrip("/")
+    values = {
+        "CRPS_EVIDENCE_CROSSREF_URL": f"{base}/crossref",
+        "CRPS_EVIDENCE_DOI_URL": f"{base}/doi",
+        "CRPS_EVIDENCE_EUTILS_URL": f"{base}/eutils",
+        "CRPS_EVIDENCE_CTGOV_URL": f"{base}/ctgov",
+        "CRPS_EVIDENCE_CONTACT": "tests@example.org",
+        "CRPS_EVIDENCE_CACHE_DIR": str(tmp_path / "cache"),
+        "CRPS_EVIDENCE_TIMEOUT": "2",
+        "CRPS_EVIDENCE_RETRIES": "1",
+        "CRPS_EVIDENCE_BACKOFF": "0",
+    }
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("CRPS_EVIDENCE_NO_CACHE", raising=False)
+    monkeypatch.delenv("NCBI_API_KEY", raising=False)
+    return values
+
+
 def edit(path: Path, old: str, new: str) -> None:
     """Replace ``old`` (which must occur exactly once) by ``new`` in a text file."""
     text = path.read_text(encoding="utf-8")

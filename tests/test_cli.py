@@ -57,27 +57,6 @@ def fixture_json(name: str) -> dict:
 
 
 @pytest.fixture
-def env(httpserver, tmp_path, monkeypatch) -> dict[str, str]:
-    base = httpserver.url_for("/").rstrip("/")
-    values = {
-        "CRPS_EVIDENCE_CROSSREF_URL": f"{base}/crossref",
-        "CRPS_EVIDENCE_DOI_URL": f"{base}/doi",
-        "CRPS_EVIDENCE_EUTILS_URL": f"{base}/eutils",
-        "CRPS_EVIDENCE_CTGOV_URL": f"{base}/ctgov",
-        "CRPS_EVIDENCE_CONTACT": "tests@example.org",
-        "CRPS_EVIDENCE_CACHE_DIR": str(tmp_path / "cache"),
-        "CRPS_EVIDENCE_TIMEOUT": "2",
-        "CRPS_EVIDENCE_RETRIES": "1",
-        "CRPS_EVIDENCE_BACKOFF": "0",
-    }
-    for name, value in values.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("CRPS_EVIDENCE_NO_CACHE", raising=False)
-    monkeypatch.delenv("NCBI_API_KEY", raising=False)
-    return values
-
-
-@pytest.fixture
 def bib(tmp_path) -> Path:
     folder = tmp_path / "bib"
     folder.mkdir()

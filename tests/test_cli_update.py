@@ -19,20 +19,9 @@ from .services import FakeServices
 
 
 @pytest.fixture
-def project(httpserver, minidata: Path, tmp_path: Path, monkeypatch) -> Path:
-    base = httpserver.url_for("/").rstrip("/")
-    for name, value in {
-        "CRPS_EVIDENCE_ROOT": str(minidata),
-        "CRPS_EVIDENCE_EUTILS_URL": f"{base}/eutils",
-        "CRPS_EVIDENCE_CTGOV_URL": f"{base}/ctgov",
-        "CRPS_EVIDENCE_CONTACT": "tests@example.org",
-        "CRPS_EVIDENCE_CACHE_DIR": str(tmp_path / "cache"),
-        "CRPS_EVIDENCE_TIMEOUT": "2",
-        "CRPS_EVIDENCE_RETRIES": "1",
-        "CRPS_EVIDENCE_BACKOFF": "0",
-        "NCBI_API_KEY": "SYNTHETIC-NCBI-KEY",
-    }.items():
-        monkeypatch.setenv(name, value)
+def project(env, minidata: Path, monkeypatch) -> Path:
+    monkeypatch.setenv("CRPS_EVIDENCE_ROOT", str(minidata))
+    monkeypatch.setenv("NCBI_API_KEY", "SYNTHETIC-NCBI-KEY")
     return minidata
 
 

@@ -17,7 +17,6 @@ import pytest
 from werkzeug import Request, Response
 
 from crps_evidence.clients import CrossrefClient, NotFoundError
-from crps_evidence.config import Settings, get_settings
 from crps_evidence.errors import ClientError
 
 FIXTURES = Path(__file__).parent / "fixtures" / "http"
@@ -31,23 +30,6 @@ HANDLE_REDIRECT = (
 
 def fixture_text(name: str) -> str:
     return (FIXTURES / name).read_text(encoding="utf-8")
-
-
-@pytest.fixture
-def settings(httpserver, tmp_path) -> Settings:
-    base = httpserver.url_for("/").rstrip("/")
-    return get_settings().replace(
-        crossref_url=f"{base}/crossref",
-        doi_url=f"{base}/doi",
-        eutils_url=f"{base}/eutils",
-        ctgov_url=f"{base}/ctgov",
-        contact="tests@example.org",
-        cache_dir=tmp_path / "cache",
-        connect_timeout=2.0,
-        read_timeout=2.0,
-        retries=2,
-        backoff_factor=0.0,
-    )
 
 
 def serve_doi_redirect(httpserver) -> None:

@@ -30,7 +30,7 @@ from crps_evidence.clients import (
     parse_bibtex_entry,
     studies_frame,
 )
-from crps_evidence.config import DEFAULT_CONTACT, Settings, get_settings
+from crps_evidence.config import DEFAULT_CONTACT, get_settings
 from crps_evidence.errors import ClientError
 
 FIXTURES = Path(__file__).parent / "fixtures" / "http"
@@ -44,23 +44,6 @@ def fixture_text(name: str) -> str:
 
 def fixture_json(name: str) -> dict:
     return json.loads(fixture_text(name))
-
-
-@pytest.fixture
-def settings(httpserver, tmp_path) -> Settings:
-    base = httpserver.url_for("/").rstrip("/")
-    return get_settings().replace(
-        crossref_url=f"{base}/crossref",
-        doi_url=f"{base}/doi",
-        eutils_url=f"{base}/eutils",
-        ctgov_url=f"{base}/ctgov",
-        contact="tests@example.org",
-        cache_dir=tmp_path / "cache",
-        connect_timeout=2.0,
-        read_timeout=2.0,
-        retries=2,
-        backoff_factor=0.0,
-    )
 
 
 @pytest.fixture(autouse=True)

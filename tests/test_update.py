@@ -17,7 +17,6 @@ import pandas as pd
 import pytest
 
 from crps_evidence.clients import Clients, studies_frame
-from crps_evidence.config import Settings, get_settings
 from crps_evidence.data import load_screening, load_searches
 from crps_evidence.errors import DataError
 from crps_evidence.trials import load_trials, save_trials
@@ -33,15 +32,6 @@ from .services import FakeServices, fixture_json
 
 DAY = date(2026, 11, 20)
 KEY = "SYNTHETIC-NCBI-KEY"  # 10 requests a second instead of 3: quicker tests
-
-
-@pytest.fixture
-def settings(httpserver, tmp_path) -> Settings:
-    base = httpserver.url_for("/").rstrip("/")
-    return get_settings().replace(
-        eutils_url=f"{base}/eutils", ctgov_url=f"{base}/ctgov", contact="tests@example.org",
-        cache_dir=tmp_path / "cache", connect_timeout=2.0, read_timeout=2.0, retries=2,
-        backoff_factor=0.0)
 
 
 @pytest.fixture
