@@ -114,9 +114,10 @@ def test_sources_are_the_treatments_studies_with_doi_links(evidence, handouts, p
             source = ho.source_of(bib[key])
             if source in handout.sources and bib[key].doi:
                 assert f"](<https://doi.org/{bib[key].doi}>)" in page, key
-    # Bisphosphonates: a published rating and eight studies; one is left to the full page.
-    assert handouts["bisphosphonates"].more_sources == 1
-    assert "1 more on the full page" in pages["bisphosphonates.md"]
+    # Bisphosphonates: a published rating and eight studies; three are left to the full page.
+    assert handouts["bisphosphonates"].more_sources == 9 - ho.MAX_SOURCES == 3
+    assert "3 more on the full page" in pages["bisphosphonates.md"]
+    assert "more on the full page" not in pages["hbot.md"]
 
 
 def test_no_raw_citation_key_or_placeholder_on_any_page(evidence, pages) -> None:
@@ -159,10 +160,11 @@ def test_every_category_and_access_of_the_schema_has_its_words() -> None:
 
 def test_the_search_date_hook_adds_a_line_when_it_has_a_date(evidence, monkeypatch) -> None:
     assert "Searches last run" not in hp.handout_page(ho.make_handout("hbot", evidence))
-    monkeypatch.setattr(ho, "last_searched", lambda treatment_id, evidence: "1 March 2027")
+    monkeypatch.setattr(ho, "search_dates", lambda evidence: {"hbot": "1 March 2027"})
     handout = ho.make_handout("hbot", evidence)
     assert handout.searched == "1 March 2027"
     assert "**Searches last run:** 1 March 2027." in hp.handout_page(handout)
+    assert ho.make_handout("tens", evidence).searched is None
 
 
 def test_text_from_the_data_is_escaped(handouts) -> None:

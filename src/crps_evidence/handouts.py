@@ -35,10 +35,10 @@ __all__ = [
     "Handout",
     "Source",
     "clinician_questions",
-    "last_searched",
     "make_handout",
     "make_handouts",
     "readable_date",
+    "search_dates",
     "source_of",
 ]
 
@@ -46,7 +46,7 @@ __all__ = [
 HANDOUT_NOTICE = NOTICE.replace("This notebook", "This handout")
 
 #: At most this many sources on a handout; the rest are counted and left to the full page.
-MAX_SOURCES = 8
+MAX_SOURCES = 6
 
 # ------------------------------------------------------------- questions for a clinician
 # The one place the questions live. Every handout asks the general ones, then the one for
@@ -145,33 +145,39 @@ def readable_date(value: object) -> str:
     return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
 
 
-def last_searched(treatment_id: str, evidence: Evidence) -> str | None:
-    """Hook: the date the literature searches for a treatment were last run, in words.
+def search_dates(evidence: Evidence) -> dict[str, str]:
+    """Hook: when the literature searches for each treatment were last run, in words.
 
-    The recorded searches (``crps_evidence.searches.search_status``, issue 17) are not in
-    the package yet, so this returns ``None`` and handouts show only the date the evidence
-    was last reviewed. When they arrive, return the date from there; a handout then prints
-    a "Searches last run" line beside "Evidence last reviewed" (tests cover both cases).
+    The recorded searches (issue 17: ``crps_evidence.searches.search_status``, which maps
+    each treatment id to ``SearchStatus(last_run, waiting)``) are not on this branch yet, so
+    this returns ``{}`` and handouts show only the date the evidence was last reviewed.
+    Once they are, return for example::
+
+        {t: readable_date(s.last_run.isoformat()) if s.last_run
+            else "not yet searched by this collection"
+         for t, s in search_status().items()}
+
+    and every handout prints "Searches last run: ..." beside "Evidence last reviewed: ..."
+    (the tests cover both cases). It is called once for all the handouts.
 
     Parameters
     ----------
-    treatment_id : str
-        A ``treatments.id``.
     evidence : Evidence
         Loaded data.
 
     Returns
     -------
-    str or None
-        The date in words (see :func:`readable_date`), or ``None`` while it is unknown.
+    dict of str to str
+        Treatment id to the date in words (see :func:`readable_date`); a treatment that is
+        not in it gets no line.
 
     Examples
     --------
     >>> from crps_evidence import load_all
-    >>> last_searched("ketamine", load_all()) is None
-    True
+    >>> search_dates(load_all())
+    {}
     """
-    return None
+    return {}
 
 
 # ------------------------------------------------------------------------------- sources
@@ -248,7 +254,7 @@ class Handout:
     reviewed : str
         ``last_reviewed`` in words.
     searched : str or None
-        From the :func:`last_searched` hook.
+        From the :func:`search_dates` hook (``None`` while it has no date).
     sources : tuple of Source
         At most :data:`MAX_SOURCES`; ``more_sources`` counts those left to the full page.
     notebook : str
@@ -292,13 +298,14 @@ class _Tables:
     landing: pd.DataFrame
     counts: pd.DataFrame
     ratings: pd.DataFrame
+    searched: dict[str, str]
 
     @classmethod
     def of(cls, evidence: Evidence) -> _Tables:
         return cls(evidence, evidence.treatments.reset_index(drop=True),
                    landing_table(evidence).reset_index(drop=True),
                    treatment_summary(evidence, roll_up=False).set_index("id"),
-                   headline(evidence))
+                   headline(evidence), search_dates(evidence))
 
 
 #: Main risks when the data gives none: with studies, and without any.
@@ -319,7 +326,7 @@ def _trial_lines(tables: _Tables, treatment_id: str, found: str) -> tuple[str, .
         lines = [f"{found}."]
         people = int(counts["rct_participants"])
         if people:
-            took_part = f"{plural(people, 'person', 'people')} took part in " + (
+            took_part = f"{people:,} {'person' if people == 1 else 'people'} took part in " + (
                 "it" if rcts == 1 else "these trials")
             if unknown:
                 took_part += f"; the size of {plural(unknown, 'trial')} is not known to us"
@@ -356,7 +363,7 @@ def _handout(tables: _Tables, position: int) -> Handout:
         questions=clinician_questions(str(row["category"]), str(row["access"]),
                                       str(rating["certainty"])),
         reviewed=readable_date(row["last_reviewed"]),
-        searched=last_searched(treatment_id, evidence),
+        searched=tables.searched.get(treatment_id),
         sources=tuple(source_of(evidence.references[k]) for k in keys[:MAX_SOURCES]),
         more_sources=max(len(keys) - MAX_SOURCES, 0),
         notebook=_text(row["notebook"]),
