@@ -190,7 +190,18 @@ def summary_page(evidence: Evidence, handouts: list[Handout] | None = None) -> s
 
 
 def index_page(handouts: list[Handout]) -> str:
-    """The page that lists every handout (the teaching guide links here: ``handouts/index``)."""
+    """The *Printable handouts* page (``handouts/index``): how to print, and every handout.
+
+    Parameters
+    ----------
+    handouts : list of Handout
+        From :func:`~crps_evidence.handouts.make_handouts`.
+
+    Returns
+    -------
+    str
+        The page's Markdown, with a hidden toctree of the summary and every handout.
+    """
     lines = [*_FRONT_MATTER, "# Printable handouts", "", *_notice(),
              "A one-page summary of each treatment, to take to a clinic visit or to hand out "
              "in class: what it is, how sure we can be, what the trials found, the main risks, "
@@ -207,6 +218,16 @@ def index_page(handouts: list[Handout]) -> str:
 
 def handout_pages(evidence: Evidence) -> dict[str, str]:
     """Every generated page: file name (in :data:`FOLDER`) -> Markdown.
+
+    Parameters
+    ----------
+    evidence : Evidence
+        Loaded data.
+
+    Returns
+    -------
+    dict of str to str
+        ``index.md``, ``all-treatments.md`` and ``<id>.md`` for every treatment.
 
     Examples
     --------

@@ -161,8 +161,10 @@ def test_handouts_fit_one_letter_page_too(new_page, book_url: str, tmp_path: Pat
                                       tmp_path / f"{treatment['id']}.pdf", "Letter")
         if len(PdfReader(target).pages) != 1:
             over.append(treatment["id"])
+    summary = script.print_handout(page, book_url, SUMMARY, tmp_path / "summary.pdf", "Letter")
     page.close()
     assert not over, f"handouts longer than one Letter page: {over}"
+    assert len(PdfReader(summary).pages) <= SUMMARY_MAX_PAGES
     assert not external
 
 
