@@ -4,9 +4,10 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 HTML   := _build/html
+HANDOUTS := _build/handouts
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]-*.ipynb))
 
-.PHONY: help install book execute index check-index test test-unit test-notebooks test-book lint lab benchmark clean
+.PHONY: help install book handouts execute index check-index test test-unit test-notebooks test-book lint lab benchmark clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -27,6 +28,10 @@ book: $(STAMP)  ## Build the website from the stored (nbval-checked) outputs int
 	$(BIN)/sphinx-build -W --keep-going -q -b html notebooks $(HTML)
 	@echo "Open $(HTML)/index.html"
 
+handouts: book  ## Print the one-page handouts (one per treatment, and a summary) to PDF in _build/handouts
+	bash scripts/ensure-chromium.sh
+	$(BIN)/python scripts/make_handouts.py --html-dir $(HTML) --out $(HANDOUTS)
+
 execute: $(STAMP)  ## Re-run every notebook in place (after changing data or code)
 	$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
 	  --NotebookClient.record_timing=False --ExecutePreprocessor.timeout=300 $(NOTEBOOKS)
@@ -41,10 +46,15 @@ test-notebooks: $(STAMP)  ## Execute every notebook and compare with its stored 
 	$(BIN)/python -m pytest -q --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg \
 	  -n 2 --dist loadfile $(NOTEBOOKS)
 
+<<<<<<< HEAD
 test-book: check-index  ## Build the book from scratch (-E, warnings are errors) and check it in headless Chromium
 	rm -rf $(HTML)
+=======
+test-book: check-index  ## Build the book from scratch (-E, warnings are errors), print the handouts, check both in headless Chromium
+>>>>>>> handouts
 	$(BIN)/sphinx-build -E -W --keep-going -q -b html notebooks $(HTML)
 	bash scripts/ensure-chromium.sh
+	$(BIN)/python scripts/make_handouts.py --html-dir $(HTML) --out $(HANDOUTS)
 	$(BIN)/python -m pytest -q -m book tests/book
 
 check-index: $(STAMP)  ## Fail if notebooks/index.md or notebooks/README.md is out of date
@@ -59,5 +69,5 @@ benchmark: $(STAMP)  ## Loading and synthesis benchmarks (figures, not assertion
 	$(BIN)/python benchmarks/bench_loading.py
 	$(BIN)/python benchmarks/bench_synthesis.py
 
-clean:  ## Remove build outputs (keeps .venv)
-	rm -rf _build .pytest_cache
+clean:  ## Remove build outputs and the generated handout pages (keeps .venv)
+	rm -rf _build .pytest_cache notebooks/handouts

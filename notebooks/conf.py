@@ -39,7 +39,8 @@ sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 # Local extensions and styles (notebooks/_ext): fold code inputs for readers, point links
-# from HTML outputs to notebooks at their pages, citation and bibliography styles.
+# from HTML outputs to notebooks at their pages, printable handouts, citation and
+# bibliography styles.
 sys.path.insert(0, str(HERE / "_ext"))
 
 # -- Project information ------------------------------------------------------------------
@@ -65,6 +66,9 @@ extensions = [
     "myst_nb",
     "crps_fold_code",
     "crps_notebook_links",
+    # Printable handouts: pages generated from the data into handouts/, linked from the
+    # treatment pages (scripts/make_handouts.py prints them to PDF).
+    "crps_handouts",
     "sphinxcontrib.bibtex",
     "sphinx_exercise",
     # Makes `{solution}` with `:class: dropdown` (and `dropdown` admonitions) fold away.
@@ -137,7 +141,9 @@ mathjax3_config = {"tex": {"tags": "ams"}}
 html_theme = "sphinx_book_theme"
 html_title = "CRPS treatment evidence"
 html_static_path = ["_static"]
-html_css_files = ["custom.css"]
+# print.css: what every page looks like on paper (no menus, buttons or folded code; the
+# addresses of references printed) and the one-page layout of the handouts.
+html_css_files = ["custom.css", ("print.css", {"media": "print"})]
 html_copy_source = True
 html_show_sourcelink = False
 html_last_updated_fmt = None

@@ -5,9 +5,10 @@ Writes two files:
 
 * ``notebooks/index.md``, the home page of the rendered book: the notice, a *Start here*
   block (the hand-written ``notebooks/_includes/start-here.md`` plus links to the
-  introduction and the overview), the table of every treatment
-  (:func:`crps_evidence.overview.landing_table`), routes for researchers and teachers, and
-  hidden toctrees, one per captioned section of the sidebar;
+  introduction, the overview and the printable handouts), the table of every treatment
+  (:func:`crps_evidence.overview.landing_table`, with a link to each treatment's handout),
+  routes for researchers and teachers, and hidden toctrees, one per captioned section of the
+  sidebar;
 * ``notebooks/README.md``, the same sections as a Markdown contents list for people browsing
   the repository.
 
@@ -55,6 +56,10 @@ NOTICE = (
 
 GENERATED = "scripts/make_index.py"
 START_HERE = "_includes/start-here.md"
+#: The list of printable handouts (generated into notebooks/handouts/ when the book is built,
+#: by notebooks/_ext/crps_handouts.py); each treatment's handout is handouts/<id>.
+HANDOUTS_PAGE = "handouts/index"
+HANDOUT_LINK_TEXT = "Printable page"
 
 
 @dataclass(frozen=True)
@@ -69,7 +74,8 @@ class Section:
 
 #: The sidebar, top to bottom. ``pages`` are the non-notebook pages (``notebooks/NAME.md``).
 SECTIONS = (
-    Section("Start here", slugs=("introduction", "evidence-overview"), pages=("about",)),
+    Section("Start here", slugs=("introduction", "evidence-overview"),
+            pages=("about", HANDOUTS_PAGE)),
     Section("Medicines", categories=("medication", "topical")),
     Section("Infusions and apheresis", categories=("infusion", "apheresis")),
     Section("Rehabilitation", categories=("rehabilitation",)),
@@ -86,6 +92,8 @@ FALLBACK = "More notebooks"
 #: (the book takes each page's own title).
 PAGE_LINKS = {
     "about": ("About this collection", "about.md"),
+    HANDOUTS_PAGE: ("Printable handouts (made when the book is built)",
+                    "../README.md#printable-handouts"),
     "data-dictionary": ("The data: dictionary and verification status", "../data/README.md"),
     "using-the-package": ("Using the package and the command line", "../README.md"),
     "contributing": ("Contributing", "../CONTRIBUTING.md"),
@@ -203,11 +211,19 @@ def layout(entries: Iterable[Entry], categories: dict[str, str]) -> Layout:
 
 
 def landing_table_html(data_dir: Path, bib: Path) -> str:
-    """The home page's table of every treatment (HTML from crps_evidence.display)."""
+    """The home page's table of every treatment (HTML from crps_evidence.display).
+
+    A last column links each treatment to its printable handout (``handouts/<id>.html``).
+    """
     from crps_evidence import load_all, overview
 
-    table = overview.landing_table(load_all(data_dir, bib=bib))
-    return table._repr_html_()
+    evidence = load_all(data_dir, bib=bib)
+    table = overview.landing_table(evidence)
+    folder = HANDOUTS_PAGE.rsplit("/", 1)[0]
+    table = table.assign(Handout=HANDOUT_LINK_TEXT, _handout=[
+        f"{folder}/{treatment_id}.html" for treatment_id in evidence.treatments["id"]])
+    links = {"Treatment": "Notebook", "Handout": "_handout"}
+    return table.with_options(links=links).to_reader_html()
 
 
 def _link(entry: Entry | None, text: str | None = None) -> str:
@@ -225,7 +241,9 @@ def render_index(plan: Layout, landing: str) -> str:
              f"- {_link(overview, 'The evidence overview')} puts every treatment side by "
              "side." if overview else "",
              "- [About this collection](about.md): who wrote it, how the evidence was found "
-             "and checked, funding, conflicts of interest and how to report an error."]
+             "and checked, funding, conflicts of interest and how to report an error.",
+             f"- [Printable handouts]({HANDOUTS_PAGE}.md): one page per treatment, to take "
+             "to an appointment or hand out in class."]
     researchers = [
         f"- {_link(methods, 'Methods')}: how effect sizes are computed and pooled, and how to "
         "add a study." if methods else "",
@@ -257,7 +275,8 @@ def render_index(plan: Layout, landing: str) -> str:
         "",
         "## Every treatment at a glance",
         "",
-        "One row per treatment; its name links to its page, where every statement is cited.",
+        "One row per treatment; its name links to its page, where every statement is cited, "
+        "and *Handout* to a one-page summary to print.",
         "*Certainty* is how sure we can be that the studies' results are close to the truth "
         "(GRADE: high, moderate, low, very low). A published review's rating is named where one "
         "was read; otherwise the rating is our own assessment with the GRADE method, not a "

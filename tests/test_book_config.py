@@ -50,7 +50,9 @@ def test_with_a_repository_the_buttons_and_issue_link_appear(monkeypatch) -> Non
 
 def test_code_folding_and_local_extensions_are_on(monkeypatch) -> None:
     conf = read_conf(monkeypatch, None)
-    assert {"crps_fold_code", "crps_notebook_links"} <= set(conf["extensions"])
+    assert {"crps_fold_code", "crps_notebook_links", "crps_handouts"} <= set(conf["extensions"])
+    assert ("print.css", {"media": "print"}) in conf["html_css_files"]
+    assert (CONF.parent / "_static" / "print.css").is_file()
     assert conf["bibtex_reference_style"] == "crps_author_year"
     assert conf["bibtex_default_style"] == "crps"
 

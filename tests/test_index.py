@@ -115,6 +115,21 @@ def test_landing_table_has_a_row_per_treatment() -> None:
         assert f">{html.escape(row['name'])}<" in table, row["id"]
 
 
+def test_landing_table_links_every_treatment_to_its_handout() -> None:
+    treatments = list(csv.DictReader((ROOT / "data" / "treatments.csv").open(encoding="utf-8")))
+    index = (NOTEBOOKS / "index.md").read_text(encoding="utf-8")
+    table = index[index.index('<table class="crps-table'):index.index("</table>")]
+    assert '<th scope="col">Handout</th>' in table
+    rows = table.split("<tr>")[2:]
+    assert len(rows) == len(treatments)
+    for row, treatment in zip(rows, treatments, strict=True):
+        assert f'<a href="handouts/{treatment["id"]}.html">Printable page</a>' in row, \
+            treatment["id"]
+    # The list of handouts is a page of "Start here" and linked from it.
+    assert dict(toctrees(index))["Start here"][-1] == "handouts/index"
+    assert "](handouts/index.md)" in index
+
+
 def test_generation_is_idempotent(scratch: Path) -> None:
     assert run("--notebooks-dir", str(scratch)).returncode == 0
     first = {p.name: p.read_text(encoding="utf-8") for p in scratch.glob("*.md")}

@@ -120,9 +120,9 @@ def test_landing_table_words_trial_results_without_templates(evidence):
     assert "(s)" not in found and "study/studies" not in found
     row = pd.Series({"rcts": 1, "favours_treatment": 0, "no_difference": 1,
                      "favours_control": 0, "other_studies": 3})
-    assert overview._trials_found(row) == "1 randomised trial: 1 found no difference"
+    assert overview.trials_found(row) == "1 randomised trial: 1 found no difference"
     none = pd.Series({"rcts": 0, "favours_treatment": 0, "no_difference": 0,
                       "favours_control": 0, "other_studies": 0})
-    assert overview._trials_found(none) == "No studies found"
+    assert overview.trials_found(none) == "No studies found"
     html = table._repr_html_()
     assert ">Notebook<" not in html and 'href="03-ketamine.ipynb"' in html

@@ -270,6 +270,17 @@ class ReaderTable(pd.DataFrame):
         """The HTML Jupyter shows for this table."""
         return self._repr_html_()
 
+    def with_options(self, **options: Any) -> ReaderTable:
+        """A copy displayed with these :func:`to_html` options on top of the current ones.
+
+        Examples
+        --------
+        >>> table = reader_table(pd.DataFrame({"A": ["x"], "Page": ["p.html"]}), missing="-")
+        >>> '<a href="p.html">x</a>' in table.with_options(links={"A": "Page"}).to_reader_html()
+        True
+        """
+        return reader_table(self, **{**(self._reader_options or {}), **options})
+
 
 def reader_table(frame: pd.DataFrame, **options: Any) -> ReaderTable:
     """Wrap ``frame`` so that notebooks display it as a table for people.

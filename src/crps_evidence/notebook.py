@@ -124,15 +124,32 @@ ACCESS_WORDS = {
 }
 
 
-def certainty_sentence(treatment_id: str, evidence: Evidence | None = None) -> str:
+def certainty_sentence(treatment_id: str, evidence: Evidence | None = None,
+                       ratings: pd.DataFrame | None = None) -> str:
     """How sure we can be, in words: the level, who rated it, for which comparison.
 
     Our own ratings always say so: "our assessment (GRADE method), not a published rating".
+
+    Parameters
+    ----------
+    treatment_id : str
+        A ``treatments.id``.
+    evidence : Evidence, optional
+        Loaded data (default: the project's).
+    ratings : pandas.DataFrame, optional
+        :func:`crps_evidence.certainty.headline` of ``evidence``, when the caller has it
+        already (it is the slow part when sentences are made for every treatment).
+
+    Returns
+    -------
+    str
+        Markdown (the level in bold).
     """
     from .certainty import NO_STUDIES, headline
 
     evidence = evidence if evidence is not None else _evidence()
-    row = headline(evidence).set_index("treatment_id").loc[treatment_id]
+    ratings = ratings if ratings is not None else headline(evidence)
+    row = ratings.set_index("treatment_id").loc[treatment_id]
     if row["certainty"] == NO_STUDIES:
         return ("No studies found: we found no trial or other study of this treatment in CRPS, "
                 "so there is nothing to rate.")
@@ -404,7 +421,26 @@ _DESIGN_GROUPS = (
 )
 
 
-def _design_phrase(studies: pd.DataFrame) -> str:
+def design_phrase(studies: pd.DataFrame) -> str:
+    """The studies of a frame counted by kind, in words.
+
+    Parameters
+    ----------
+    studies : pandas.DataFrame
+        Rows of ``studies.csv`` (at least the ``design`` column).
+
+    Returns
+    -------
+    str
+        For example "2 randomised trials and 1 study without a comparison group";
+        "no studies" for an empty frame. Designs outside the four groups (a systematic
+        review, say) are not counted.
+
+    Examples
+    --------
+    >>> design_phrase(pd.DataFrame({"design": ["parallel RCT", "case series", "cohort"]}))
+    '1 randomised trial and 2 studies without a comparison group'
+    """
     parts = [plural(int(studies["design"].isin(designs).sum()), one, many)
              for designs, one, many in _DESIGN_GROUPS if studies["design"].isin(designs).any()]
     if not parts:
@@ -426,12 +462,12 @@ def design_counts(treatment_id: str | list[str]) -> Markdown:
     """
     evidence = _evidence()
     studies = _studies_of(treatment_id, evidence)
-    text = f"In this collection: {_design_phrase(studies)}."
+    text = f"In this collection: {design_phrase(studies)}."
     present = [t for t in _treatment_ids(treatment_id, evidence)
                if (studies["treatment_id"] == t).any()]
     if len(present) > 1:
         names = evidence.treatments.set_index("id")["name"]
-        each = [f"{names[t]}, {_design_phrase(studies[studies['treatment_id'] == t])}"
+        each = [f"{names[t]}, {design_phrase(studies[studies['treatment_id'] == t])}"
                 for t in present]
         text += " By treatment: " + "; ".join(each) + "."
     return Markdown(text)

@@ -195,7 +195,7 @@ def _count(n: int, one: str, many: str) -> str:
     return f"{n} {one if n == 1 else many}"
 
 
-def _trials_found(row: pd.Series) -> str:
+def trials_found(row: pd.Series) -> str:
     """What the randomised trials found, in words, e.g. "2 randomised trials: 1 found ..."."""
     if not row["rcts"]:
         other = row["other_studies"]
@@ -289,7 +289,7 @@ def landing_table(evidence: Evidence) -> ReaderTable:
             for w, p in zip(what, part_of, strict=True)]
     summaries = treatments["plain_summary"].map(_split_summary)
     what = [s[0] if s[0] else w[0].upper() + w[1:] for s, w in zip(summaries, what, strict=True)]
-    found = [f"{s[1]} ({_trials_found(r)})" if s[1] else _trials_found(r)
+    found = [f"{s[1]} ({trials_found(r)})" if s[1] else trials_found(r)
              for s, (_, r) in zip(summaries, summary.iterrows(), strict=True)]
     table = pd.DataFrame({
         "Treatment": treatments["name"],
