@@ -46,12 +46,8 @@ test-notebooks: $(STAMP)  ## Execute every notebook and compare with its stored 
 	$(BIN)/python -m pytest -q --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg \
 	  -n 2 --dist loadfile $(NOTEBOOKS)
 
-<<<<<<< HEAD
-test-book: check-index  ## Build the book from scratch (-E, warnings are errors) and check it in headless Chromium
-	rm -rf $(HTML)
-=======
 test-book: check-index  ## Build the book from scratch (-E, warnings are errors), print the handouts, check both in headless Chromium
->>>>>>> handouts
+	rm -rf $(HTML)
 	$(BIN)/sphinx-build -E -W --keep-going -q -b html notebooks $(HTML)
 	bash scripts/ensure-chromium.sh
 	$(BIN)/python scripts/make_handouts.py --html-dir $(HTML) --out $(HANDOUTS)
