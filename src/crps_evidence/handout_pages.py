@@ -35,7 +35,7 @@ from .handouts import (
     readable_date,
     source_of,
 )
-from .overview import landing_table
+from .overview import landing_table, treatment_summary, trials_found
 
 __all__ = [
     "FOLDER",
@@ -163,8 +163,11 @@ def summary_page(evidence: Evidence, handouts: list[Handout] | None = None) -> s
     """
     handouts = handouts if handouts is not None else make_handouts(evidence)
     table = landing_table(evidence).reset_index(drop=True)
-    table = table.drop(columns=["What it is", "Notebook"]).assign(
-        _page=[f"{h.treatment_id}.html" for h in handouts])
+    counts = treatment_summary(evidence, roll_up=False)
+    # Short enough to print: the counts, not the page's sentences; the dates are in the footer.
+    table = table.drop(columns=["What it is", "Up to date", "Notebook"]).assign(**{
+        "What the trials found": [trials_found(row) for _, row in counts.iterrows()],
+        "_page": [f"{h.treatment_id}.html" for h in handouts]})
     html = table.with_options(links={"Treatment": "_page"}).to_reader_html()
     bib = evidence.references
     published = [source_of(bib[key]) for key in dict.fromkeys(h.rated_by for h in handouts
