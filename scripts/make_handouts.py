@@ -21,45 +21,17 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import functools
-import http.server
 import io
 import sys
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
+
+from crps_evidence.headless import CHROMIUM, CHROMIUM_ARGS, LOCAL_HOST, serve
 
 ROOT = Path(__file__).resolve().parent.parent
 HTML_DIR = ROOT / "_build" / "html"
 OUT_DIR = ROOT / "_build" / "handouts"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
-HOST = "127.0.0.1"
 PAPERS = ("A4", "Letter")
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-@contextmanager
-def serve(directory: Path) -> Iterator[str]:
-    """Serve ``directory`` on 127.0.0.1 (a free port) and yield its base URL."""
-    handler = functools.partial(_QuietHandler, directory=str(directory))
-    server = http.server.ThreadingHTTPServer((HOST, 0), handler)
-    thread = threading.Thread(target=server.serve_forever, name="handouts-http", daemon=True)
-    thread.start()
-    try:
-        yield f"http://{HOST}:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 def handout_pages(data_dir: Path) -> list[str]:
@@ -148,14 +120,15 @@ def print_pages(pages: list[str], html_dir: Path, out_dir: Path, paper: str) -> 
     from playwright.sync_api import sync_playwright
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    with serve(html_dir) as base, sync_playwright() as playwright:
+    with serve(html_dir, "handouts-http") as base, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
                                              args=CHROMIUM_ARGS)
         context = browser.new_context()
         outside: list[str] = []
 
         def route(route, request) -> None:
-            if request.url.startswith(("data:", "blob:")) or urlsplit(request.url).hostname == HOST:
+            local = urlsplit(request.url).hostname == LOCAL_HOST
+            if request.url.startswith(("data:", "blob:")) or local:
                 route.continue_()
             else:
                 outside.append(request.url)

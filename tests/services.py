@@ -12,19 +12,14 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from pathlib import Path
 
 from werkzeug import Request, Response
 
-FIXTURES = Path(__file__).parent / "fixtures" / "http"
+from .http_fixtures import fixture_json
 
 #: Intervention block of each minidata search (tests/fixtures/minidata/searches.csv).
 TERMS = {"alpha-cream": '"SYNTHETIC alpha cream"[tiab]', "alpha": '"SYNTHETIC alpha"[tiab]',
          "beta": '"SYNTHETIC beta"[tiab]'}
-
-
-def fixture_json(name: str) -> dict:
-    return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
 
 
 def _json(payload: object, status: int = 200, headers: dict | None = None) -> Response:

@@ -6,7 +6,6 @@ variables; nothing is patched. Bibliographies are temporary files.
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -24,7 +23,8 @@ from crps_evidence.cli import (
 )
 from crps_evidence.references import Reference, load_references
 
-FIXTURES = Path(__file__).parent / "fixtures" / "http"
+from .http_fixtures import fixture_json, fixture_text
+
 DOI = "10.5555/synthetic.0001"
 NEW_KEY = "testperson2009synthetic"
 
@@ -46,14 +46,6 @@ BIB = (
     "  year     = {2010}\n"
     "}"
 )
-
-
-def fixture_text(name: str) -> str:
-    return (FIXTURES / name).read_text(encoding="utf-8")
-
-
-def fixture_json(name: str) -> dict:
-    return json.loads(fixture_text(name))
 
 
 @pytest.fixture

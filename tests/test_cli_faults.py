@@ -19,8 +19,8 @@ from crps_evidence.cli import crossref_mismatches, main
 from crps_evidence.references import Reference, load_references
 
 from .conftest import edit
+from .http_fixtures import fixture_json, fixture_text
 
-FIXTURES = Path(__file__).parent / "fixtures" / "http"
 DOI = "10.5555/synthetic.0001"
 NEW_KEY = "testperson2009synthetic"
 BIB = (
@@ -36,14 +36,6 @@ NCBI_BAD_GATEWAY = (
     "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway"
     "</h1></center><hr><center>nginx</center></body></html>"
 )
-
-
-def fixture_text(name: str) -> str:
-    return (FIXTURES / name).read_text(encoding="utf-8")
-
-
-def fixture_json(name: str) -> dict:
-    return json.loads(fixture_text(name))
 
 
 @pytest.fixture

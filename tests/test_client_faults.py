@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import time
-from pathlib import Path
 
 import pytest
 from werkzeug import Request, Response
@@ -19,17 +18,14 @@ from werkzeug import Request, Response
 from crps_evidence.clients import CrossrefClient, NotFoundError
 from crps_evidence.errors import ClientError
 
-FIXTURES = Path(__file__).parent / "fixtures" / "http"
+from .http_fixtures import fixture_text
+
 DOI = "10.5555/synthetic.0001"
 TRANSFORM = f"/crossref/v1/works/{DOI}/transform"
 HANDLE_REDIRECT = (
     "<html><head><title>Handle Redirect</title></head><body><a href=\"{0}\">{0}</a></body>"
     "</html>"
 )
-
-
-def fixture_text(name: str) -> str:
-    return (FIXTURES / name).read_text(encoding="utf-8")
 
 
 def serve_doi_redirect(httpserver) -> None:

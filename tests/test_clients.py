@@ -12,7 +12,6 @@ import socket
 import threading
 import time
 from datetime import date
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -33,17 +32,10 @@ from crps_evidence.clients import (
 from crps_evidence.config import DEFAULT_CONTACT, get_settings
 from crps_evidence.errors import ClientError
 
-FIXTURES = Path(__file__).parent / "fixtures" / "http"
+from .http_fixtures import fixture_json, fixture_text
+
 DOI = "10.5555/synthetic.0001"
 SECRET = "SYNTHETIC-NCBI-KEY-0123456789"
-
-
-def fixture_text(name: str) -> str:
-    return (FIXTURES / name).read_text(encoding="utf-8")
-
-
-def fixture_json(name: str) -> dict:
-    return json.loads(fixture_text(name))
 
 
 @pytest.fixture(autouse=True)

@@ -9,6 +9,7 @@ import pytest
 
 from crps_evidence import check_integrity, load_all, overview, synthesis
 from crps_evidence.errors import AnalysisError
+from crps_evidence.handouts import search_dates
 from crps_evidence.paths import data_dir
 
 
@@ -126,3 +127,17 @@ def test_landing_table_words_trial_results_without_templates(evidence):
     assert overview.trials_found(none) == "No studies found"
     html = table._repr_html_()
     assert ">Notebook<" not in html and 'href="03-ketamine.ipynb"' in html
+
+
+def test_landing_table_reads_the_searches_of_the_folder_it_was_loaded_from(tmp_path: Path):
+    root = overview.copy_data(tmp_path)
+    searches = pd.read_csv(root / "data" / "searches.csv", dtype=str, keep_default_na=False)
+    searches.loc[searches["treatment_id"] == "ketamine", "last_run"] = "2026-11-30"
+    searches.to_csv(root / "data" / "searches.csv", index=False)
+    copy = load_all(root / "data", bib=root / "references.bib")
+    assert copy.folder == root / "data"
+    up_to_date = dict(zip(copy.treatments["id"], overview.landing_table(copy)["Up to date"],
+                          strict=True))
+    assert "searched 2026-11-30" in up_to_date["ketamine"]
+    assert "not yet searched" in up_to_date["ivig"]
+    assert search_dates(copy)["ketamine"] != "not yet searched by this collection"

@@ -346,6 +346,9 @@ class Evidence(NamedTuple):
     certainty: pd.DataFrame
     published_analyses: pd.DataFrame
     analyses: pd.DataFrame
+    #: The data folder the tables came from (its ``searches.csv`` and ``screening.csv`` say
+    #: how up to date each treatment is); ``None`` means the project's ``data/``.
+    folder: Path | None = None
 
 
 def load_all(directory: str | Path | None = None, bib: str | Path | None = None) -> Evidence:
@@ -367,4 +370,5 @@ def load_all(directory: str | Path | None = None, bib: str | Path | None = None)
         load_certainty(folder / "certainty.csv"),
         load_published_analyses(folder / "published_analyses.csv"),
         load_analyses(folder / "analyses.csv"),
+        folder,
     )

@@ -170,7 +170,7 @@ def search_dates(evidence: Evidence) -> dict[str, str]:
     """
     from .searches import search_status
 
-    status = search_status()
+    status = search_status(evidence.folder)
     return {t: readable_date(s.last_run.isoformat()) if s.last_run
             else "not yet searched by this collection"
             for t, s in status.items() if t in set(evidence.treatments["id"])}

@@ -182,7 +182,7 @@ def up_to_date(treatment_id: str) -> str:
 
     evidence = _evidence()
     reviewed = evidence.treatments.set_index("id").loc[treatment_id, "last_reviewed"]
-    status = search_status()[treatment_id]
+    status = search_status(evidence.folder)[treatment_id]
     return f"Rows and page last reviewed on {_day(reviewed)}. {describe_status(status)}"
 
 

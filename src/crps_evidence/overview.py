@@ -257,9 +257,10 @@ def certainty_labels(evidence: Evidence) -> list[str]:
 def landing_table(evidence: Evidence) -> ReaderTable:
     """One row per treatment for the book's home page, in plain words.
 
-    A first version from ``treatments.csv`` and the study counts; the wording is expected
-    to be refined (for example from ``data/certainty.csv``). Sub-modalities have rows of
-    their own, and their studies are counted once (``roll_up=False``).
+    Built from ``treatments.csv`` (plain summary, risks, access), ``certainty.csv`` (the
+    certainty label and who rated it), the study counts and the searches' dates.
+    Sub-modalities have rows of their own, and their studies are counted once
+    (``roll_up=False``).
 
     Parameters
     ----------
@@ -310,7 +311,7 @@ def _up_to_date_column(evidence: Evidence) -> list[str]:
     """Per treatment: the review date and the search date (or that none was run), short."""
     from .searches import search_status
 
-    status = search_status()
+    status = search_status(evidence.folder)
     cells = []
     for row in evidence.treatments.itertuples():
         state = status.get(row.id)

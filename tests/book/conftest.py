@@ -12,9 +12,6 @@ Playwright is not installed.
 
 from __future__ import annotations
 
-import functools
-import http.server
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,21 +19,12 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from crps_evidence.headless import CHROMIUM, CHROMIUM_ARGS, LOCAL_HOST, serve
+
 ROOT = Path(__file__).resolve().parents[2]
 BUILD_DIR = ROOT / "_build"
 HTML_DIR = BUILD_DIR / "html"
 SCREENSHOT_DIR = BUILD_DIR / "screenshots"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-LOCAL_HOST = "127.0.0.1"
 #: Folders of the build that hold assets, not pages.
 NON_PAGE_DIRS = {"_static", "_sources", "_images", "_downloads", ".doctrees"}
 
@@ -74,27 +62,14 @@ def book_pages() -> list[str]:
     return pages
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
 @pytest.fixture(scope="session")
 def book_url() -> Iterator[str]:
     """Base URL of ``_build/html`` served on 127.0.0.1 (random free port) in a thread."""
     reason = skip_reason()
     if reason:
         pytest.skip(reason)
-    handler = functools.partial(_QuietHandler, directory=str(HTML_DIR))
-    server = http.server.ThreadingHTTPServer((LOCAL_HOST, 0), handler)
-    thread = threading.Thread(target=server.serve_forever, name="book-http", daemon=True)
-    thread.start()
-    try:
-        yield f"http://{LOCAL_HOST}:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serve(HTML_DIR) as base:
+        yield base
 
 
 @pytest.fixture(scope="session")
