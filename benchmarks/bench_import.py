@@ -23,7 +23,7 @@ STATEMENTS = {
     "from crps_evidence import notebook": "from crps_evidence import notebook",
 }
 HEAVY = ("frictionless", "scipy", "statsmodels", "requests", "requests_cache",
-         "crps_evidence.clients", "IPython")  # fmt: skip
+         "crps_evidence.current.clients", "IPython")  # fmt: skip
 
 #: Minimum seconds before issue 15 (frictionless, scipy and statsmodels imported eagerly).
 BEFORE = {

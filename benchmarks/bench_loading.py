@@ -30,8 +30,8 @@ from crps_evidence import (
     load_studies,
     load_treatments,
 )
-from crps_evidence.data import schema_fields
-from crps_evidence.paths import data_dir
+from crps_evidence.evidence.paths import data_dir
+from crps_evidence.evidence.tables import schema_fields
 
 STUDY = ("s{i},t{t},s{i},parallel RCT,40,,placebo,adults,I,12 weeks,pain,no_difference,"
          "Generated.,,,,,https://example.org/generated/{i},abstract,true,\n")

@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-from crps_evidence.plots import evidence_map, evidence_timeline, forest_plot
-from crps_evidence.synthesis import pool
+from crps_evidence.book.plots import evidence_map, evidence_timeline, forest_plot
+from crps_evidence.stats.synthesis import pool
 
 CATEGORIES = ["rehabilitation", "topical", "external device", "chamber", "infusion",
               "apheresis", "injection", "implanted device"]  # fmt: skip

@@ -4,7 +4,7 @@
 For every row rated by ``this collection``, the judgement columns (risk of bias, publication
 bias, and indirectness beyond the rule's floor) are kept as written; inconsistency and
 imprecision, with their reasons, and the resulting ``certainty`` are recomputed by
-:mod:`crps_evidence.grade` from the studies the row names. ``crps-evidence check`` (and the
+:mod:`crps_evidence.stats.grade` from the studies the row names. ``crps-evidence check`` (and the
 tests) fail when the table disagrees with the rules, so run this after changing a judgement or
 a study row. Running it twice changes nothing. ``--check`` writes nothing and exits 1 if the
 file would change.
@@ -23,8 +23,8 @@ import sys
 from pathlib import Path
 
 from crps_evidence import load_all
-from crps_evidence.certainty import fill_rows
-from crps_evidence.paths import data_dir
+from crps_evidence.evidence.paths import data_dir
+from crps_evidence.stats.certainty import fill_rows
 
 
 def filled_text() -> tuple[Path, str, str]:

@@ -26,7 +26,7 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from crps_evidence.headless import CHROMIUM, CHROMIUM_ARGS, LOCAL_HOST, serve
+from crps_evidence.book.headless import CHROMIUM, CHROMIUM_ARGS, LOCAL_HOST, serve
 
 ROOT = Path(__file__).resolve().parent.parent
 HTML_DIR = ROOT / "_build" / "html"
@@ -38,7 +38,7 @@ def handout_pages(data_dir: Path) -> list[str]:
     """The handout pages to print (names without ``.html``): the summary, then each treatment."""
     import csv
 
-    from crps_evidence.handout_pages import SUMMARY
+    from crps_evidence.book.handout_pages import SUMMARY
 
     with (data_dir / "treatments.csv").open(encoding="utf-8", newline="") as handle:
         return [SUMMARY, *(row["id"] for row in csv.DictReader(handle))]
@@ -104,7 +104,7 @@ def print_handout(page, base: str, name: str, target: Path, paper: str) -> Path:
     Path
         ``target``.
     """
-    from crps_evidence.handout_pages import FOLDER
+    from crps_evidence.book.handout_pages import FOLDER
 
     page.goto(f"{base}{FOLDER}/{name}.html", wait_until="load")
     # Everything is local; wait for the web fonts, not for "network idle" (the theme's
@@ -157,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="print only this handout (a treatment id or all-treatments); "
                              "may be repeated")
     args = parser.parse_args(argv)
-    from crps_evidence.handout_pages import FOLDER
+    from crps_evidence.book.handout_pages import FOLDER
 
     pages = handout_pages(args.data_dir)
     if args.only:

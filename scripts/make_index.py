@@ -6,7 +6,7 @@ Writes two files:
 * ``notebooks/index.md``, the home page of the rendered book: the notice, a *Start here*
   block (the hand-written ``notebooks/_includes/start-here.md`` plus links to the
   introduction, the overview and the printable handouts), the table of every treatment
-  (:func:`crps_evidence.overview.landing_table`, with a link to each treatment's handout),
+  (:func:`crps_evidence.book.overview.landing_table`, with a link to each treatment's handout),
   routes for researchers and teachers, and hidden toctrees, one per captioned section of the
   sidebar;
 * ``notebooks/README.md``, the same sections as a Markdown contents list for people browsing
@@ -211,11 +211,12 @@ def layout(entries: Iterable[Entry], categories: dict[str, str]) -> Layout:
 
 
 def landing_table_html(data_dir: Path, bib: Path) -> str:
-    """The home page's table of every treatment (HTML from crps_evidence.display).
+    """The home page's table of every treatment (HTML from crps_evidence.book.display).
 
     A last column links each treatment to its printable handout (``handouts/<id>.html``).
     """
-    from crps_evidence import load_all, overview
+    from crps_evidence import load_all
+    from crps_evidence.book import overview
 
     evidence = load_all(data_dir, bib=bib)
     table = overview.landing_table(evidence)

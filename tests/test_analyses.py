@@ -8,9 +8,9 @@ import math
 import pytest
 
 from crps_evidence import load_all
-from crps_evidence.analyses import run_all, run_analysis
 from crps_evidence.cli import main
 from crps_evidence.errors import AnalysisError
+from crps_evidence.stats.analyses import run_all, run_analysis
 
 
 @pytest.fixture(scope="module")

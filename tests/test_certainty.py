@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from crps_evidence import load_all
-from crps_evidence.certainty import NO_STUDIES, check_certainty, headline
+from crps_evidence.stats.certainty import NO_STUDIES, check_certainty, headline
 
 from .conftest import edit
 

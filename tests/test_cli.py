@@ -21,7 +21,7 @@ from crps_evidence.cli import (
     main,
     pubmed_mismatches,
 )
-from crps_evidence.references import Reference, load_references
+from crps_evidence.evidence.references import Reference, load_references
 
 from .http_fixtures import fixture_json, fixture_text
 

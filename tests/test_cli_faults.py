@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from crps_evidence.cli import crossref_mismatches, main
-from crps_evidence.references import Reference, load_references
+from crps_evidence.evidence.references import Reference, load_references
 
 from .conftest import edit
 from .http_fixtures import fixture_json, fixture_text

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from crps_evidence.cli import main
-from crps_evidence.data import load_screening, load_searches
+from crps_evidence.evidence.tables import load_screening, load_searches
 
 from .services import FakeServices
 

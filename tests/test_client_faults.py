@@ -15,7 +15,7 @@ import time
 import pytest
 from werkzeug import Request, Response
 
-from crps_evidence.clients import CrossrefClient, NotFoundError
+from crps_evidence.current.clients import CrossrefClient, NotFoundError
 from crps_evidence.errors import ClientError
 
 from .http_fixtures import fixture_text
@@ -101,10 +101,10 @@ def test_long_retry_after_is_announced(httpserver, settings, caplog):
         "Too Many Requests", status=429, headers={"Retry-After": "1"})
     httpserver.expect_request(f"/crossref/works/{DOI}").respond_with_data(
         fixture_text("crossref_work.json"), content_type="application/json")
-    caplog.set_level(logging.WARNING, logger="crps_evidence.clients")
+    caplog.set_level(logging.WARNING, logger="crps_evidence.current.clients")
     client = CrossrefClient(settings.replace(notice_wait=0.5))
     assert client.work(DOI)["DOI"] == DOI
-    (notice,) = [r for r in caplog.records if r.name.startswith("crps_evidence.clients")]
+    (notice,) = [r for r in caplog.records if r.name.startswith("crps_evidence.current.clients")]
     text = notice.getMessage()
     assert text.startswith("Crossref: HTTP 429 from http://")  # what
     assert "/crossref/works/" in text and "mailto" not in text  # where, no query string
@@ -117,9 +117,9 @@ def test_short_waits_are_not_announced(httpserver, settings, caplog):
         "Too Many Requests", status=429, headers={"Retry-After": "1"})
     httpserver.expect_request(f"/crossref/works/{DOI}").respond_with_data(
         fixture_text("crossref_work.json"), content_type="application/json")
-    caplog.set_level(logging.WARNING, logger="crps_evidence.clients")
+    caplog.set_level(logging.WARNING, logger="crps_evidence.current.clients")
     CrossrefClient(settings).work(DOI)  # notice_wait defaults to 5 s
-    assert not [r for r in caplog.records if r.name.startswith("crps_evidence.clients")]
+    assert not [r for r in caplog.records if r.name.startswith("crps_evidence.current.clients")]
 
 
 # ----------------------------------------------------------------- cut connections

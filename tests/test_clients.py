@@ -17,7 +17,8 @@ import pandas as pd
 import pytest
 from werkzeug import Request, Response
 
-from crps_evidence.clients import (
+from crps_evidence.config import DEFAULT_CONTACT, get_settings
+from crps_evidence.current.clients import (
     TRIAL_COLUMNS,
     Clients,
     ClinicalTrialsClient,
@@ -29,7 +30,6 @@ from crps_evidence.clients import (
     parse_bibtex_entry,
     studies_frame,
 )
-from crps_evidence.config import DEFAULT_CONTACT, get_settings
 from crps_evidence.errors import ClientError
 
 from .http_fixtures import fixture_json, fixture_text

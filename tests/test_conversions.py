@@ -23,7 +23,8 @@ import pandas as pd
 import pytest
 from scipy.stats import norm
 
-from crps_evidence.conversions import (
+from crps_evidence.errors import AnalysisError
+from crps_evidence.stats.conversions import (
     critical_value,
     mean_sd_from_median_iqr,
     mean_sd_from_median_range,
@@ -33,8 +34,7 @@ from crps_evidence.conversions import (
     se_from_p,
     se_from_t,
 )
-from crps_evidence.errors import AnalysisError
-from crps_evidence.synthesis import effect_sizes
+from crps_evidence.stats.synthesis import effect_sizes
 
 
 def test_handbook_large_sample_ci_divisor_is_3_92():

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from crps_evidence import DataError, load_all, load_outcomes, load_studies, load_treatments
-from crps_evidence.data import validate_table
+from crps_evidence.evidence.tables import validate_table
 
 from .conftest import ROOT, edit
 

@@ -1,4 +1,4 @@
-"""Tables for people (crps_evidence.display) and the notebook tables that use them."""
+"""Tables for people (crps_evidence.book.display) and the notebook tables that use them."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ import pandas as pd
 import pytest
 from IPython.core.formatters import HTMLFormatter
 
-from crps_evidence import display, load_all, overview
-from crps_evidence import notebook as nb
-from crps_evidence.display import RESULT_LABELS, ReaderTable, reader_table, to_html
+from crps_evidence import load_all
+from crps_evidence.book import display, overview
+from crps_evidence.book import notebook as nb
+from crps_evidence.book.display import RESULT_LABELS, ReaderTable, reader_table, to_html
 
 
 def cells(html: str, tag: str = "td") -> list[str]:

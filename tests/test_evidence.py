@@ -7,8 +7,8 @@ import re
 import pytest
 
 from crps_evidence import check_integrity, load_all
-from crps_evidence.certainty import NO_STUDIES, OURS, check_certainty, headline
-from crps_evidence.integrity import missing_identifiers
+from crps_evidence.evidence.integrity import missing_identifiers
+from crps_evidence.stats.certainty import NO_STUDIES, OURS, check_certainty, headline
 
 from .conftest import ROOT
 

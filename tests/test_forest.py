@@ -23,10 +23,10 @@ from matplotlib.figure import Figure
 from matplotlib.transforms import Bbox
 from PIL import Image
 
+from crps_evidence.book.forest import LABEL_MAX_IN, favours
+from crps_evidence.book.plots import forest_plot
 from crps_evidence.errors import AnalysisError
-from crps_evidence.forest import LABEL_MAX_IN, favours
-from crps_evidence.plots import forest_plot
-from crps_evidence.synthesis import pool_effects
+from crps_evidence.stats.synthesis import pool_effects
 
 PHONE_PX = 390
 MIN_TEXT_PX = 9.0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from crps_evidence.errors import AnalysisError
-from crps_evidence.grade import (
+from crps_evidence.stats.grade import (
     Judgement,
     imprecision,
     inconsistency,

@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from crps_evidence import handout_pages as hp
-from crps_evidence import handouts as ho
 from crps_evidence import load_all
-from crps_evidence.certainty import NO_STUDIES, headline
-from crps_evidence.overview import landing_table, treatment_summary, trials_found
-from crps_evidence.references import format_reference, short_citation
-from crps_evidence.searches import search_status
+from crps_evidence.book import handout_pages as hp
+from crps_evidence.book import handouts as ho
+from crps_evidence.book.overview import landing_table, treatment_summary, trials_found
+from crps_evidence.current.searches import search_status
+from crps_evidence.evidence.references import format_reference, short_citation
+from crps_evidence.stats.certainty import NO_STUDIES, headline
 
 from .conftest import ROOT
 
@@ -155,7 +155,7 @@ def test_every_category_and_access_of_the_schema_has_its_words() -> None:
     fields = {f["name"]: f for r in schema["resources"] if r["name"] == "treatments"
               for f in r["schema"]["fields"]}
     assert set(fields["category"]["constraints"]["enum"]) == set(ho.CATEGORY_QUESTIONS)
-    from crps_evidence.notebook import ACCESS_WORDS
+    from crps_evidence.book.notebook import ACCESS_WORDS
 
     assert set(fields["access"]["constraints"]["enum"]) == set(ACCESS_WORDS)
 

@@ -228,7 +228,7 @@ def test_top_level_treatment_decides_a_notebooks_section(tmp_path: Path) -> None
 
 
 def test_new_treatment_row_reaches_the_landing_table_and_its_section(tmp_path: Path) -> None:
-    from crps_evidence.overview import copy_data
+    from crps_evidence.book.overview import copy_data
 
     root = copy_data(tmp_path / "copy")
     treatments = root / "data" / "treatments.csv"

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from crps_evidence import check_integrity, load_all
-from crps_evidence.integrity import cited_keys
+from crps_evidence.evidence.integrity import cited_keys
 
 from .conftest import edit
 
@@ -119,7 +119,7 @@ def _sources(rows: list[dict]):
 
 def test_reference_sources_cover_every_entry_and_nothing_else(minidata: Path) -> None:
     from crps_evidence import load_references
-    from crps_evidence.integrity import check_reference_sources
+    from crps_evidence.evidence.integrity import check_reference_sources
 
     bib = load_references(minidata / "references.bib")
     keys = list(bib)

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 HEAVY = ("frictionless", "scipy", "statsmodels", "requests", "requests_cache",
-         "crps_evidence.clients")  # fmt: skip
+         "crps_evidence.current.clients")  # fmt: skip
 
 
 def loaded_after(code: str) -> set[str]:
@@ -31,10 +31,11 @@ def test_loading_valid_data_needs_no_frictionless():
 @pytest.mark.parametrize(
     ("code", "expected"),
     [
-        ("from crps_evidence.synthesis import pool\npool([0.1, 0.3], [0.01, 0.02], method=\"DL\")",
+        ("from crps_evidence.stats.synthesis import pool\n"
+         "pool([0.1, 0.3], [0.01, 0.02], method=\"DL\")",
          {"scipy"}),
-        ("from crps_evidence.clients import Clients", {"requests", "requests_cache",
-                                                       "crps_evidence.clients"}),
+        ("from crps_evidence.current.clients import Clients", {"requests", "requests_cache",
+                                                       "crps_evidence.current.clients"}),
     ],
 )
 def test_they_are_imported_when_used(code, expected):
@@ -50,5 +51,5 @@ def test_the_normal_quantile_constant_is_scipys():
 
 
 def test_the_pages_search_status_needs_no_client():
-    code = "from crps_evidence.searches import search_status\nsearch_status()"
+    code = "from crps_evidence.current.searches import search_status\nsearch_status()"
     assert loaded_after(code) == set()

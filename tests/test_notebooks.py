@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from crps_evidence import load_references
-from crps_evidence.integrity import cited_keys, notebook_markdown
+from crps_evidence.evidence.integrity import cited_keys, notebook_markdown
 
 from .conftest import ROOT
 

@@ -7,10 +7,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from crps_evidence import check_integrity, load_all, overview, synthesis
+from crps_evidence import check_integrity, load_all
+from crps_evidence.book import overview
+from crps_evidence.book.handouts import search_dates
 from crps_evidence.errors import AnalysisError
-from crps_evidence.handouts import search_dates
-from crps_evidence.paths import data_dir
+from crps_evidence.evidence.paths import data_dir
+from crps_evidence.stats import synthesis
 
 
 @pytest.fixture(scope="module")

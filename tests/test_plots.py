@@ -1,4 +1,4 @@
-"""Tests of crps_evidence.plots: what is drawn, where, and with which legend."""
+"""Tests of crps_evidence.book.plots: what is drawn, where, and with which legend."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from crps_evidence.book.plots import evidence_map, evidence_map_key, evidence_timeline, forest_plot
 from crps_evidence.errors import AnalysisError
-from crps_evidence.plots import evidence_map, evidence_map_key, evidence_timeline, forest_plot
-from crps_evidence.synthesis import pool_effects
+from crps_evidence.stats.synthesis import pool_effects
 
 
 def by_gid(ax, gid):

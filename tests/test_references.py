@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from crps_evidence import DataError, load_references
-from crps_evidence.references import (
+from crps_evidence.evidence.references import (
     format_reference,
     is_valid_doi,
     is_valid_pmid,
@@ -141,7 +141,7 @@ def test_latex_markup_is_decoded_for_readers(tmp_path: Path) -> None:
 
 
 def test_bare_percent_and_ampersand_survive_decoding() -> None:
-    from crps_evidence.references import latex_to_text
+    from crps_evidence.evidence.references import latex_to_text
 
     assert latex_to_text("{Pain} relief of 50% & more") == "Pain relief of 50% & more"
     assert latex_to_text("no markup at all") == "no markup at all"

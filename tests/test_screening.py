@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from crps_evidence import load_references, load_screening, load_studies
-from crps_evidence.errors import DataError
-from crps_evidence.screening import (
+from crps_evidence.current.screening import (
     COLUMNS,
     check_screening,
     known_identifiers,
@@ -19,6 +18,7 @@ from crps_evidence.screening import (
     summary_doi,
     waiting,
 )
+from crps_evidence.errors import DataError
 
 FIXTURES = Path(__file__).parent / "fixtures" / "http"
 DAY = date(2026, 12, 5)

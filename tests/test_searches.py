@@ -8,9 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from crps_evidence.data import load_screening, load_searches, load_treatments
-from crps_evidence.errors import DataError
-from crps_evidence.searches import (
+from crps_evidence.current.searches import (
     HUMANS_ONLY,
     PUBMED_CONDITION,
     TRIALS_AND_REVIEWS,
@@ -22,7 +20,9 @@ from crps_evidence.searches import (
     pubmed_url,
     search_status,
 )
-from crps_evidence.trials import INTERVENTION_TERMS, trial_query
+from crps_evidence.current.trials import INTERVENTION_TERMS, trial_query
+from crps_evidence.errors import DataError
+from crps_evidence.evidence.tables import load_screening, load_searches, load_treatments
 
 from .conftest import edit
 

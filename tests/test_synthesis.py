@@ -1,4 +1,4 @@
-"""Tests of crps_evidence.synthesis: effect sizes, pooling, refusals, and metafor's results.
+"""Tests of crps_evidence.stats.synthesis: effect sizes, pooling, refusals, and metafor's results.
 
 Reference values were read (not recalled) in these sources, via the project's search tool:
 
@@ -32,7 +32,7 @@ import pytest
 from scipy import optimize
 
 from crps_evidence.errors import AnalysisError, CRPSEvidenceError
-from crps_evidence.synthesis import (
+from crps_evidence.stats.synthesis import (
     FewStudiesWarning,
     PoolResult,
     effect_sizes,
@@ -40,7 +40,7 @@ from crps_evidence.synthesis import (
     pool_effects,
     reml_tau2,
 )
-from crps_evidence.synthesis import _restricted_loglik as restricted_loglik
+from crps_evidence.stats.synthesis import _restricted_loglik as restricted_loglik
 
 # dat.bcg (Colditz et al. 1994), read in [README] and [BCGDOC]: tpos, tneg, cpos, cneg.
 BCG = [

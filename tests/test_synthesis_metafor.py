@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from crps_evidence.synthesis import (
+from crps_evidence.stats.synthesis import (
     effect_sizes,
     generalised_q,
     pm_tau2,

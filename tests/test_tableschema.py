@@ -1,7 +1,8 @@
 """The fast table check against frictionless, and tables validated outside ``data/``.
 
-``crps_evidence.tableschema`` may only call a table valid when frictionless does: each broken
-table below is judged by both (frictionless run exactly as the loader used to run it), and the
+``crps_evidence.evidence.tableschema`` may only call a table valid when frictionless does:
+each broken table below is judged by both (frictionless run exactly as the loader used to run
+it), and the
 loader must raise a DataError naming file, line, field and value for every one frictionless
 refuses, wherever the file lives.
 """
@@ -18,11 +19,11 @@ import pandas as pd
 import pytest
 
 from crps_evidence import DataError, load_outcomes, load_studies, load_treatments
-from crps_evidence.data import TABLES, _read, validate_table
 from crps_evidence.errors import ForeignKeyNotCheckedWarning
-from crps_evidence.paths import data_dir
-from crps_evidence.tableschema import Unsupported, check_table, lookup, read_csv, supported
-from crps_evidence.validation import make_plan, validate
+from crps_evidence.evidence.paths import data_dir
+from crps_evidence.evidence.tables import TABLES, _read, validate_table
+from crps_evidence.evidence.tableschema import Unsupported, check_table, lookup, read_csv, supported
+from crps_evidence.evidence.validation import make_plan, validate
 
 from .conftest import ROOT, edit
 

@@ -8,11 +8,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from crps_evidence.clients import TRIAL_COLUMNS, ClinicalTrialsClient, studies_frame
 from crps_evidence.config import get_settings
-from crps_evidence.errors import ClientError, DataError
-from crps_evidence.paths import data_dir
-from crps_evidence.trials import (
+from crps_evidence.current.clients import TRIAL_COLUMNS, ClinicalTrialsClient, studies_frame
+from crps_evidence.current.trials import (
     CRPS_CONDITION,
     INTERVENTION_TERMS,
     fetch_trials,
@@ -22,6 +20,8 @@ from crps_evidence.trials import (
     snapshot_path,
     trial_query,
 )
+from crps_evidence.errors import ClientError, DataError
+from crps_evidence.evidence.paths import data_dir
 
 FIXTURES = Path(__file__).parent / "fixtures" / "http"
 TREATMENTS = set(pd.read_csv(data_dir() / "treatments.csv")["id"])
@@ -200,7 +200,7 @@ def _write_records(minidata: Path, *rows: str) -> Path:
 
 
 def test_read_records_are_per_treatment_and_sorted(minidata, monkeypatch) -> None:
-    from crps_evidence.trials import read_records
+    from crps_evidence.current.trials import read_records
 
     path = _write_records(
         minidata,
@@ -225,7 +225,7 @@ def test_read_records_are_per_treatment_and_sorted(minidata, monkeypatch) -> Non
     ],
 )
 def test_bad_read_record_names_file_line_and_field(minidata, row: str, field: str) -> None:
-    from crps_evidence.trials import read_records
+    from crps_evidence.current.trials import read_records
 
     path = _write_records(minidata, row)
     with pytest.raises(DataError) as exc:

@@ -1,4 +1,4 @@
-"""``crps_evidence.update``: the recorded searches run again, against a local server.
+"""``crps_evidence.current.update``: the recorded searches run again, against a local server.
 
 The services are emulated by :class:`tests.services.FakeServices` (the synthetic fixtures,
 cut as E-utilities and ClinicalTrials.gov v2 cut them); the project is the synthetic
@@ -16,17 +16,17 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from crps_evidence.clients import Clients, studies_frame
-from crps_evidence.data import load_screening, load_searches
-from crps_evidence.errors import DataError
-from crps_evidence.trials import load_trials, save_trials
-from crps_evidence.update import (
+from crps_evidence.current.clients import Clients, studies_frame
+from crps_evidence.current.trials import load_trials, save_trials
+from crps_evidence.current.update import (
     UpdateFailed,
     plan_lines,
     report_lines,
     report_markdown,
     run_update,
 )
+from crps_evidence.errors import DataError
+from crps_evidence.evidence.tables import load_screening, load_searches
 
 from .services import FakeServices, fixture_json
 
@@ -151,7 +151,7 @@ def test_a_second_run_adds_nothing(minidata, api):
 
 
 def test_decisions_survive_the_next_run(minidata, api):
-    from crps_evidence.screening import mark
+    from crps_evidence.current.screening import mark
 
     run_update(minidata, clients=api, today=DAY)
     mark(minidata / "data" / "screening.csv", "900000104", "excluded", reason="not CRPS",

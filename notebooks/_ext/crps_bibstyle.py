@@ -3,13 +3,13 @@
 Importing this module registers three plugins (``conf.py`` selects them):
 
 * pybtex formatting style ``crps``: each bibliography-page entry is
-  :func:`crps_evidence.references.format_reference` (the same text as the reference list at
+  :func:`crps_evidence.evidence.references.format_reference` (the same text as the reference list at
   the end of every notebook), followed by its DOI and PubMed links when the entry has a
   ``doi`` or ``pmid`` field. BibTeX ``note`` fields are working notes about verification;
   they stay in ``references.bib`` and are not shown to readers.
 * pybtex sorting style ``crps``: alphabetical by the name a citation shows, then year, title.
 * sphinxcontrib-bibtex referencing style ``crps_author_year``: ``(Kemler et al., 2000)``,
-  where the name is :func:`crps_evidence.references.citation_name` (authors, else the
+  where the name is :func:`crps_evidence.evidence.references.citation_name` (authors, else the
   organisation, the start of the title or an identifier: never the citation key) and an
   entry without a year shows no year (never "n.d.").
 
@@ -39,7 +39,7 @@ from sphinxcontrib.bibtex.style.referencing.basic_author_year import (
 )
 from sphinxcontrib.bibtex.style.template import join, join2, node, post_text, pre_text, reference
 
-from crps_evidence.references import (
+from crps_evidence.evidence.references import (
     Bibliography,
     Reference,
     citation_name,
@@ -70,7 +70,7 @@ def _from_pybtex(entry) -> Reference:
 
 
 def reference_of(entry) -> Reference:
-    """The package's :class:`~crps_evidence.references.Reference` for a pybtex entry."""
+    """The package's :class:`~crps_evidence.evidence.references.Reference` for a pybtex entry."""
     bib = _bibliography()
     return bib[entry.key] if entry.key in bib else _from_pybtex(entry)
 

@@ -1,7 +1,8 @@
 """Sphinx extension: the printable handouts, as pages of the book, and links to them.
 
 * When the build starts (``builder-inited``), the handout pages are written into
-  ``notebooks/handouts/`` from the data by :func:`crps_evidence.handout_pages.write_handout_pages`
+  ``notebooks/handouts/`` from the data by
+  :func:`crps_evidence.book.handout_pages.write_handout_pages`
   (one per row of ``data/treatments.csv``, the all-treatments summary and the list of them).
   The folder is generated, not committed (``.gitignore``); only changed files are written, so
   an incremental build re-reads only the handouts whose data changed.
@@ -45,7 +46,7 @@ def _paths(app: Sphinx) -> tuple[Path, Path]:
 def generate_pages(app: Sphinx) -> None:
     """Write the handout pages into the source folder and remember which page covers what."""
     from crps_evidence import load_all
-    from crps_evidence.handout_pages import FOLDER, write_handout_pages
+    from crps_evidence.book.handout_pages import FOLDER, write_handout_pages
 
     data, bib = _paths(app)
     evidence = load_all(data, bib=bib)

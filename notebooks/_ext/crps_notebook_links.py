@@ -1,6 +1,6 @@
 """Sphinx extension: links to notebooks inside HTML cell outputs point at the book's pages.
 
-Tables made by ``crps_evidence.display`` link a treatment to its notebook
+Tables made by ``crps_evidence.book.display`` link a treatment to its notebook
 (``href="03-ketamine.ipynb"``), which works in Jupyter. In the book that file is a page,
 ``03-ketamine.html``; Sphinx does not look inside raw HTML outputs, so this post-transform
 rewrites such links, when the notebook is a page of the book, to the page's address (an

@@ -14,10 +14,10 @@ Subcommands
 ``analyses [ID ...] [--format json]``
     Every pooled analysis the book shows.
 ``update [TREATMENT ...] [--report FILE] [--dry-run]``
-    Run the recorded searches again (:mod:`crps_evidence.update`): new PubMed records go to
+    Run the recorded searches again (:mod:`crps_evidence.current.update`): new PubMed records go to
     the screening queue, registrations are compared with the snapshots; all or nothing.
 ``screen [PMID] [--include | --exclude --reason TEXT | --undo] [--treatment TREATMENT]``
-    List the screening queue, or record one decision (:mod:`crps_evidence.screening`).
+    List the screening queue, or record one decision (:mod:`crps_evidence.current.screening`).
 
 Exit codes: 0 success; 1 problems found, duplicate refused, no snapshot or a PMID not in the
 queue; 2 bad input or bad data (usage, malformed DOI, unknown treatment, unreadable
@@ -43,7 +43,7 @@ from typing import Any
 from ._files import fsync_dir as _fsync_dir
 from .config import get_settings, package_version
 from .errors import ClientError, DataError
-from .references import (
+from .evidence.references import (
     Reference,
     is_valid_doi,
     load_references,
@@ -202,14 +202,14 @@ def append_entry(path: str | Path, entry: str, *, verify: Callable[[Path], None]
 def _bib_path(arg: str | None) -> Path:
     if arg:
         return Path(arg)
-    from .paths import bibliography_path
+    from .evidence.paths import bibliography_path
 
     return bibliography_path()
 
 
 def cmd_add_reference(args: argparse.Namespace) -> int:
     """Run ``add-reference``."""
-    from .clients import Clients, parse_bibtex_entry
+    from .current.clients import Clients, parse_bibtex_entry
 
     doi = normalize_doi(args.doi)
     if not is_valid_doi(doi):
@@ -424,8 +424,8 @@ def check_online(bib_path: Path, problems: list[str] | None = None) -> list[str]
     """
     from tqdm import tqdm
 
-    from .clients import Clients, NotFoundError
-    from .references import is_valid_pmid
+    from .current.clients import Clients, NotFoundError
+    from .evidence.references import is_valid_pmid
 
     refs = list(load_references(bib_path).values())
     problems = [] if problems is None else problems
@@ -458,7 +458,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     problems: list[str] = []
     failed = False
     try:
-        from .integrity import check_integrity
+        from .checks import check_integrity
     except ImportError as exc:
         _err(f"the offline checks are unavailable ({exc})")
         failed = True
@@ -491,8 +491,8 @@ def cmd_trials(args: argparse.Namespace) -> int:
     """Run ``trials``."""
     import pandas as pd
 
-    from .clients import ClinicalTrialsClient
-    from .trials import INTERVENTION_TERMS, load_trials, refresh_trials
+    from .current.clients import ClinicalTrialsClient
+    from .current.trials import INTERVENTION_TERMS, load_trials, refresh_trials
 
     treatment = args.treatment
     if treatment not in INTERVENTION_TERMS:
@@ -531,9 +531,9 @@ def cmd_analyses(args: argparse.Namespace) -> int:
 
     import pandas as pd
 
-    from .analyses import analyses_table, run_all
-    from .data import load_all
     from .errors import AnalysisError
+    from .evidence.tables import load_all
+    from .stats.analyses import analyses_table, run_all
 
     try:
         results = run_all(load_all())
@@ -573,7 +573,7 @@ def cmd_analyses(args: argparse.Namespace) -> int:
 
 def cmd_update(args: argparse.Namespace) -> int:
     """Run ``update``: the recorded searches again, all or nothing."""
-    from .update import UpdateFailed, plan_lines, report_lines, run_update
+    from .current.update import UpdateFailed, plan_lines, report_lines, run_update
 
     treatments = args.treatment or None
     if args.dry_run:
@@ -581,7 +581,7 @@ def cmd_update(args: argparse.Namespace) -> int:
             print(line)
         print("dry run: nothing was asked and nothing written", file=sys.stderr)
         return EXIT_OK
-    from .clients import Clients
+    from .current.clients import Clients
 
     try:
         with Clients(get_settings()) as api:
@@ -639,9 +639,9 @@ def _print_queue(rows: Any, total: int, path: Path) -> None:
 
 def cmd_screen(args: argparse.Namespace) -> int:
     """Run ``screen``: list the queue, or record one decision."""
-    from .data import load_screening, load_searches
-    from .paths import data_dir
-    from .screening import mark, waiting
+    from .current.screening import mark, waiting
+    from .evidence.paths import data_dir
+    from .evidence.tables import load_screening, load_searches
 
     path = Path(_shown(data_dir() / "screening.csv"))
     status = ("included" if args.include else "excluded" if args.exclude

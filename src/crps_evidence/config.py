@@ -28,11 +28,12 @@ Variable                              Meaning (default)
 ``CRPS_EVIDENCE_MAX_WAIT``            longest wait before a retry, in seconds (``60``); a
                                       ``Retry-After`` asking for more fails at once
 ``CRPS_EVIDENCE_NOTICE_WAIT``         waits longer than this many seconds are announced
-                                      on the ``crps_evidence.clients`` logger (``5``)
+                                      on the ``crps_evidence.current.clients`` logger (``5``)
 ====================================  ==================================================
 
-The NCBI API key is read from ``NCBI_API_KEY`` by :class:`crps_evidence.clients.PubMedClient`
-only; it is deliberately *not* part of :class:`Settings`, so it cannot end up in a repr, a
+The NCBI API key is read from ``NCBI_API_KEY`` by
+:class:`crps_evidence.current.clients.PubMedClient` only; it is deliberately *not* part of
+:class:`Settings`, so it cannot end up in a repr, a
 log line or a cache key.
 """
 

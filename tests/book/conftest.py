@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from crps_evidence.headless import CHROMIUM, CHROMIUM_ARGS, LOCAL_HOST, serve
+from crps_evidence.book.headless import CHROMIUM, CHROMIUM_ARGS, LOCAL_HOST, serve
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILD_DIR = ROOT / "_build"

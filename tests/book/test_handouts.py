@@ -24,7 +24,7 @@ from urllib.parse import urljoin, urlsplit
 import pytest
 
 from crps_evidence import load_all
-from crps_evidence.handouts import HANDOUT_NOTICE, make_handouts
+from crps_evidence.book.handouts import HANDOUT_NOTICE, make_handouts
 
 pytestmark = pytest.mark.book
 

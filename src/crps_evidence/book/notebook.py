@@ -1,0 +1,653 @@
+"""What the notebooks call: one line per cell, the logic lives in the other modules.
+
+Examples
+--------
+>>> from crps_evidence import notebook as nb
+>>> table = nb.studies_table("ketamine")
+>>> list(table.columns)[:3]
+['Study', 'Treatment', 'Year']
+"""
+
+from __future__ import annotations
+
+import html
+import io
+from functools import cache
+from pathlib import Path
+
+import pandas as pd
+from IPython.display import HTML, Image, Markdown, display
+from matplotlib.figure import Figure
+
+from ..evidence.integrity import cited_keys, notebook_markdown
+from ..evidence.paths import notebooks_dir
+from ..evidence.references import format_reference, short_citation
+from ..evidence.tables import Evidence, load_all, load_outcomes, load_studies, load_treatments
+from ..stats import synthesis
+from . import overview, plots
+from .display import RESULT_LABELS, ReaderTable, reader_table, register_formatter, to_html
+
+__all__ = [
+    "NOTICE",
+    "collection_table",
+    "evidence_timeline",
+    "forest_plot",
+    "key_points",
+    "load_outcomes",
+    "load_studies",
+    "load_treatments",
+    "notice",
+    "references",
+    "studies_table",
+    "study_labels",
+    "trials_table",
+]
+
+NOTICE = (
+    "**Educational material, not medical advice.** This notebook summarises published "
+    "research for learning. It cannot tell you what is right for you: talk to your own "
+    "clinicians before starting, stopping or changing any treatment."
+)
+
+RESULT_WORDS = RESULT_LABELS
+
+# Every DataFrame a notebook displays is a table for people (no index, no <NA>, nothing cut);
+# see crps_evidence.book.display. Outside IPython this does nothing.
+register_formatter()
+
+
+@cache
+def _evidence() -> Evidence:
+    return load_all()
+
+
+def as_image(figure: Figure, dpi: int = 96, tight: bool = True) -> Image:
+    """Render a figure to a PNG display object (no timestamp, so re-runs are byte-identical).
+
+    ``tight=False`` keeps the figure's own size: the forest plot lays its columns out to the
+    inch, and a tight bounding box would crop its right-hand column.
+    """
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight" if tight else None,
+                   metadata={"Software": None})
+    return Image(data=buffer.getvalue(), format="png")
+
+
+def clear_cache() -> None:
+    """Forget the loaded data (after editing ``data/`` in a running kernel)."""
+    _evidence.cache_clear()
+
+
+def notice() -> Markdown:
+    """The not-medical-advice notice every notebook carries."""
+    return Markdown(f"> {NOTICE}")
+
+
+def _treatment_ids(treatment_id: str | list[str], evidence: Evidence) -> list[str]:
+    """The ids asked for (one or several) and their sub-modalities."""
+    treatments = evidence.treatments
+    asked = [treatment_id] if isinstance(treatment_id, str) else list(treatment_id)
+    unknown = [t for t in asked if t not in set(treatments["id"])]
+    if unknown:
+        known = ", ".join(sorted(treatments["id"]))
+        raise KeyError(f"unknown treatment {unknown[0]!r}; known: {known}")
+    children = treatments.loc[treatments["parent"].isin(asked), "id"].tolist()
+    return [*asked, *(c for c in children if c not in asked)]
+
+
+def _studies_of(treatment_id: str | list[str], evidence: Evidence) -> pd.DataFrame:
+    studies = evidence.studies
+    return studies[studies["treatment_id"].isin(_treatment_ids(treatment_id, evidence))]
+
+
+def study_labels(evidence: Evidence | None = None) -> dict[str, str]:
+    """Map study id to a short label such as ``Sigtermans et al. 2009``."""
+    evidence = evidence if evidence is not None else _evidence()
+    bib = evidence.references
+    return {row.id: short_citation(bib[row.bibkey]) for row in evidence.studies.itertuples()}
+
+
+def plural(count: int, singular: str, many: str | None = None) -> str:
+    """``1 trial``, ``3 trials``: a count with its noun in the right number.
+
+    Examples
+    --------
+    >>> plural(1, "randomised trial"), plural(3, "study", "studies")
+    ('1 randomised trial', '3 studies')
+    """
+    return f"{count} {singular if count == 1 else (many or singular + 's')}"
+
+
+ACCESS_WORDS = {
+    "specialist procedure": "Given only by specialist teams.",
+    "prescription": "Needs a prescription or a referral.",
+    "over the counter": "Can be bought without a prescription.",
+}
+
+
+def certainty_sentence(treatment_id: str, evidence: Evidence | None = None,
+                       ratings: pd.DataFrame | None = None) -> str:
+    """How sure we can be, in words: the level, who rated it, for which comparison.
+
+    Our own ratings always say so: "our assessment (GRADE method), not a published rating".
+
+    Parameters
+    ----------
+    treatment_id : str
+        A ``treatments.id``.
+    evidence : Evidence, optional
+        Loaded data (default: the project's).
+    ratings : pandas.DataFrame, optional
+        :func:`crps_evidence.stats.certainty.headline` of ``evidence``, when the caller has it
+        already (it is the slow part when sentences are made for every treatment).
+
+    Returns
+    -------
+    str
+        Markdown (the level in bold).
+    """
+    from ..stats.certainty import NO_STUDIES, headline
+
+    evidence = evidence if evidence is not None else _evidence()
+    ratings = ratings if ratings is not None else headline(evidence)
+    row = ratings.set_index("treatment_id").loc[treatment_id]
+    if row["certainty"] == NO_STUDIES:
+        return ("No studies found: we found no trial or other study of this treatment in CRPS, "
+                "so there is nothing to rate.")
+    what = f"for {row['outcome']}, {row['comparison']}"
+    if row["published"]:
+        ref = short_citation(evidence.references[row["rated_by"]])
+        text = f"**{row['certainty'].capitalize()} certainty** {what}, as rated by {ref}"
+        if row["ours"]:
+            text += (f"; our own assessment (GRADE method) of the trials in this collection: "
+                     f"{row['ours']}")
+        return text + "."
+    return (f"**{row['certainty'].capitalize()} certainty** {what}: our assessment (GRADE "
+            "method), not a published rating.")
+
+
+def _day(value: object) -> str:
+    day = pd.Timestamp(value)
+    return f"{day.day} {day:%B %Y}"
+
+
+def up_to_date(treatment_id: str) -> str:
+    """When the treatment's rows were last reviewed and its search last run, in words.
+
+    Examples
+    --------
+    >>> up_to_date("ketamine").startswith("Rows and page last reviewed on ")
+    True
+    """
+    from ..current.searches import describe_status, search_status
+
+    evidence = _evidence()
+    reviewed = evidence.treatments.set_index("id").loc[treatment_id, "last_reviewed"]
+    status = search_status(evidence.folder)[treatment_id]
+    return f"Rows and page last reviewed on {_day(reviewed)}. {describe_status(status)}"
+
+
+def key_points(treatment_id: str) -> Markdown:
+    """The *Key points* box of a treatment, in sentences, from the data."""
+    evidence = _evidence()
+    row = evidence.treatments.set_index("id").loc[treatment_id]
+    counts = overview.treatment_summary(evidence).set_index("id").loc[treatment_id]
+    lines = []
+    if not pd.isna(row["plain_summary"]):
+        lines.append(f"**In short:** {row['plain_summary']}")
+    lines.append(f"**How sure can we be?** {certainty_sentence(treatment_id, evidence)}")
+    lines.append(f"**Access:** {ACCESS_WORDS.get(row['access'], row['access'])}")
+    if not pd.isna(row["typical_course"]):
+        lines.append(f"**Course as studied:** {row['typical_course']}")
+    if not pd.isna(row["main_adverse_events"]):
+        lines.append(f"**Side effects and risks:** {row['main_adverse_events']}")
+    rcts, others = int(counts["rcts"]), int(counts["other_studies"])
+    studies = plural(rcts, "randomised trial")
+    if rcts:
+        studies += f" ({plural(int(counts['rct_participants']), 'participant')} in all"
+        if counts["rcts_size_unknown"]:
+            studies += f"; the size of {plural(int(counts['rcts_size_unknown']), 'trial')} " \
+                       "is not known to us"
+        studies += ")"
+    if others:
+        studies += f" and {plural(others, 'other study', 'other studies')}"
+    lines.append(f"**Studies in this collection:** {studies}.")
+    lines.append(f"**How up to date:** {up_to_date(treatment_id)}")
+    return Markdown("\n".join(f"> - {line}" for line in lines))
+
+
+def collection_table() -> ReaderTable:
+    """Every treatment with its category, access, certainty and the studies held for it.
+
+    Displayed as a table for readers, each treatment linking to its notebook.
+    """
+    evidence = _evidence()
+    summary = overview.treatment_summary(evidence, roll_up=False)
+    names = dict(zip(summary["id"], summary["name"], strict=True))
+    table = pd.DataFrame({
+        "Treatment": summary["name"],
+        "Part of": summary["parent"].map(names).fillna(""),
+        "Category": summary["category"],
+        "Access": summary["access"],
+        "Certainty": overview.certainty_labels(evidence),
+        "RCTs": summary["rcts"],
+        "RCT participants": summary["rct_participants"],
+        "Other studies": summary["other_studies"],
+        "Notebook": evidence.treatments["notebook"].fillna("").to_numpy(),
+    })
+    return reader_table(table, links={"Treatment": "Notebook"})
+
+
+def studies_table(treatment_id: str | list[str]) -> ReaderTable:
+    """The studies of one or several treatments (and their sub-modalities), oldest first.
+
+    Displayed as a table for readers: a missing figure shows as an em dash.
+    """
+    evidence = _evidence()
+    studies = _studies_of(treatment_id, evidence)
+    bib = evidence.references
+    studies = studies.reset_index(drop=True)
+    table = pd.DataFrame({
+        "Study": [short_citation(bib[k]) for k in studies["bibkey"]],
+        "Year": [int(bib[k].year) if bib[k].year.isdigit() else pd.NA
+                 for k in studies["bibkey"]],
+        "Design": studies["design"].to_numpy(),
+        "N": studies["n_randomized"].fillna(studies["n_enrolled"]),
+        "Comparator": studies["comparator"].fillna("").to_numpy(),
+        "Follow-up": studies["follow_up"].fillna("").to_numpy(),
+        "Primary result": studies["primary_result"].map(RESULT_WORDS).to_numpy(),
+        "Verified": studies["verified"].map({True: "yes", False: "partly"}).to_numpy(),
+    })
+    if studies["treatment_id"].nunique() > 1:
+        names = evidence.treatments.set_index("id")["name"]
+        table.insert(1, "Treatment", studies["treatment_id"].map(names).to_numpy())
+    return reader_table(table.sort_values(["Year", "Study"], kind="stable")
+                        .reset_index(drop=True))
+
+
+def effects_table(treatment_id: str, domain: str = "pain", measure: str = "SMD"
+                  ) -> pd.DataFrame:
+    """Per-study effect sizes of a treatment: the first time point listed for each study."""
+    evidence = _evidence()
+    ids = set(_studies_of(treatment_id, evidence)["id"])
+    rows = evidence.outcomes[evidence.outcomes["study_id"].isin(ids)
+                             & (evidence.outcomes["domain"] == domain)]
+    if rows.empty:
+        return pd.DataFrame()
+    effects = synthesis.effect_sizes(rows, measure=measure)
+    order = {key: i for i, key in enumerate(rows["timepoint"].drop_duplicates())}
+    effects = effects.assign(_order=effects["timepoint"].map(order))
+    effects = effects.sort_values(["study_id", "_order"], kind="stable")
+    return effects.drop_duplicates("study_id").drop(columns="_order").reset_index(drop=True)
+
+
+def forest_plot(treatment_id: str, domain: str = "pain", measure: str = "SMD",
+                method: str = "REML") -> Image:
+    """Forest plot of a treatment's trials; pooled only where the rows are comparable."""
+    effects = effects_table(treatment_id, domain, measure)
+    if effects.empty:
+        raise ValueError(f"no {domain} outcome data for {treatment_id!r}; "
+                         "use evidence_timeline() instead")
+    pooled = None
+    if len(effects) >= 2 and effects["timepoint"].nunique() == 1:
+        pooled = synthesis.pool_effects(effects, method=method)
+    return as_image(plots.forest_plot(effects, pooled=pooled, labels=study_labels(),
+                                      title=f"{domain.capitalize()}: {measure} by trial"),
+                    tight=False)
+
+
+def evidence_timeline(treatment_id: str | list[str]) -> Image | Markdown:
+    """Timeline of the studies of one or several treatments: year, design, size, result."""
+    evidence = _evidence()
+    studies = _studies_of(treatment_id, evidence)
+    labels = study_labels(evidence)
+    bib = evidence.references
+    years = [int(bib[k].year) if bib[k].year.isdigit() else None for k in studies["bibkey"]]
+    undated = sorted(labels[i] for i, y in zip(studies["id"], years, strict=True) if y is None)
+    if undated:
+        display(Markdown("Not on the timeline (publication year not verified): "
+                         + "; ".join(undated) + "."))
+    studies = studies[[y is not None for y in years]]
+    frame = pd.DataFrame({
+        "label": studies["id"].map(labels),
+        "year": [int(bib[k].year) for k in studies["bibkey"]],
+        "design": studies["design"],
+        "n": studies["n_randomized"].fillna(studies["n_enrolled"]),
+        "primary_result": studies["primary_result"],
+    }).sort_values(["year", "label"]).reset_index(drop=True)
+    if frame.empty:
+        return Markdown("No study with a verified publication year to place on a timeline.")
+    return as_image(plots.evidence_timeline(frame))
+
+
+def _records_html(records: pd.DataFrame) -> str:
+    table = pd.DataFrame({
+        "Registration": records["registry_id"].to_numpy(),
+        "Title (as shown)": records["title"].to_numpy(),
+        "Status as shown": records["status_as_shown"].to_numpy(),
+        "Page read": ["registry page" if kind == "registry" else "copy on a third-party site"
+                      for kind in records["source_kind"]],
+        "Read on": records["seen"].to_numpy(),
+        "url": records["source_url"].to_numpy(),
+    })
+    return to_html(table, missing="(none shown)", links={"Page read": "url"})
+
+
+def _registry_words(table: pd.DataFrame) -> dict[str, dict[str, str]]:
+    """ClinicalTrials.gov codes in words: NOT_YET_RECRUITING -> not yet recruiting."""
+    def words(code: object) -> str:
+        if code == "NA":
+            return "not applicable"
+        return str(code).replace("_", " ").replace("PHASE", "phase ").lower().strip()
+
+    columns = [c for c in ("status", "phase", "enrollment_type") if c in table]
+    return {c: {code: words(code) for code in table[c].dropna().unique()} for c in columns}
+
+
+def trials_table(treatment_id: str) -> ReaderTable | HTML | Markdown:
+    """Ongoing and recent trials: a registry snapshot, else registrations read by hand.
+
+    An API snapshot (``data/trials/<id>.json``) comes first. Without one, the registrations
+    someone read on stored copies of registry pages (``registry_records.csv``) are shown, with
+    the status as the page showed it. Without either, a note says how to fetch a snapshot.
+    """
+    from ..current.trials import load_trials, read_records
+
+    table = load_trials(treatment_id)
+    if table is not None:
+        display(Markdown(
+            f"Registry records fetched {table.attrs.get('fetched', '(date unknown)')} for the "
+            f"query `{table.attrs.get('query', '')}`: registrations, not results; read each "
+            "record before citing it."))
+        return reader_table(table, labels=_registry_words(table))
+    records = read_records(treatment_id)
+    refresh = f"`crps-evidence trials {treatment_id} --refresh`"
+    if records.empty:
+        return Markdown(
+            "We found no trial registration for this treatment in CRPS in the pages we could "
+            "read, and no registry snapshot is shipped: the build machine could not reach "
+            f"ClinicalTrials.gov. To search the registry, run {refresh}."
+        )
+    display(Markdown(
+        f"{len(records)} registration(s) read by hand on stored copies of registry pages (or of "
+        "sites that copy them), because the build machine could not reach ClinicalTrials.gov. "
+        "**Statuses are as those pages showed them and may be years out of date**; a "
+        "registration is not a result. Check the registry itself, or run "
+        f"{refresh} where the registry can be reached."))
+    return HTML(_records_html(records))
+
+
+def _notebook_file(name: str) -> Path:
+    here = Path(name)
+    return here if here.is_file() else notebooks_dir() / name
+
+
+def references(notebook: str) -> HTML:
+    """The reference list of a notebook: every key its markdown cites, from ``references.bib``.
+
+    The ``sources`` of the treatments the notebook covers (``treatments.notebook``), the pages
+    their course, side effects and licensing were read on, are listed too.
+
+    Each entry links to the collection's bibliography page and to its DOI and PubMed record.
+    """
+    keys = cited_keys(notebook_markdown(_notebook_file(notebook)))
+    evidence = _evidence()
+    shown = evidence.treatments[evidence.treatments["notebook"] == Path(notebook).name]
+    keys |= {k for value in shown["sources"].dropna() for k in value.split()}
+    bib = evidence.references
+    refs = sorted((bib[k] for k in keys), key=lambda r: (format_reference(r).lower(), r.key))
+    items = []
+    for ref in refs:
+        links = [f'<a href="bibliography.html#cite-{ref.key}">bibliography</a>']
+        if ref.doi:
+            links.append(f'<a href="https://doi.org/{html.escape(ref.doi)}">doi:'
+                         f"{html.escape(ref.doi)}</a>")
+        if ref.pmid:
+            links.append(f'<a href="https://pubmed.ncbi.nlm.nih.gov/{ref.pmid}/">'
+                         f"PMID {ref.pmid}</a>")
+        items.append(f'<li id="ref-{ref.key}">{html.escape(format_reference(ref))} '
+                     f'[{" · ".join(links)}]</li>')
+    return HTML('<ol class="crps-references">\n' + "\n".join(items) + "\n</ol>")
+
+
+# ------------------------------------------------------------------ counts and analyses
+
+_DESIGN_GROUPS = (
+    (("parallel RCT", "crossover RCT"), "randomised trial", "randomised trials"),
+    (("RCT follow-up",), "long-term follow-up of a trial", "long-term follow-ups of trials"),
+    (("non-randomised controlled",), "non-randomised controlled study",
+     "non-randomised controlled studies"),
+    (("cohort", "case series", "case report"), "study without a comparison group",
+     "studies without a comparison group"),
+)
+
+
+def design_phrase(studies: pd.DataFrame) -> str:
+    """The studies of a frame counted by kind, in words.
+
+    Parameters
+    ----------
+    studies : pandas.DataFrame
+        Rows of ``studies.csv`` (at least the ``design`` column).
+
+    Returns
+    -------
+    str
+        For example "2 randomised trials and 1 study without a comparison group";
+        "no studies" for an empty frame. Designs outside the four groups (a systematic
+        review, say) are not counted.
+
+    Examples
+    --------
+    >>> design_phrase(pd.DataFrame({"design": ["parallel RCT", "case series", "cohort"]}))
+    '1 randomised trial and 2 studies without a comparison group'
+    """
+    parts = [plural(int(studies["design"].isin(designs).sum()), one, many)
+             for designs, one, many in _DESIGN_GROUPS if studies["design"].isin(designs).any()]
+    if not parts:
+        return "no studies"
+    return ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1]
+
+
+def design_counts(treatment_id: str | list[str]) -> Markdown:
+    """How many studies of each kind the collection holds for a treatment, in a sentence.
+
+    Notebooks, exercise answers and the teaching guide show this instead of a typed count,
+    so every page agrees with the data. A treatment with sub-modalities (ketamine and its
+    cream) gets the total and the count for each part.
+
+    Examples
+    --------
+    >>> print(design_counts("tadalafil").data)
+    In this collection: 1 randomised trial.
+    """
+    evidence = _evidence()
+    studies = _studies_of(treatment_id, evidence)
+    text = f"In this collection: {design_phrase(studies)}."
+    present = [t for t in _treatment_ids(treatment_id, evidence)
+               if (studies["treatment_id"] == t).any()]
+    if len(present) > 1:
+        names = evidence.treatments.set_index("id")["name"]
+        each = [f"{names[t]}, {design_phrase(studies[studies['treatment_id'] == t])}"
+                for t in present]
+        text += " By treatment: " + "; ".join(each) + "."
+    return Markdown(text)
+
+
+def _fmt(value: float, ratio: bool) -> str:
+    """Two decimals; ratios below 0.1 keep two significant figures."""
+    return f"{value:.2g}" if ratio and value < 0.1 else f"{value:.2f}"
+
+
+def pooled_analysis(analysis_id: str) -> None:
+    """Show one pooled analysis: its question, forest plot, result, checks and published ones.
+
+    Everything comes from :func:`crps_evidence.stats.analyses.run_analysis`, the function the
+    command ``crps-evidence analyses`` prints, so the page and the command agree.
+    """
+    from ..stats.analyses import run_analysis
+
+    result = run_analysis(_evidence(), analysis_id)
+    p, ratio = result.pooled, result.ratio
+    measure = str(result.spec["effect_measure"])
+    name = {"RR": "risk ratio", "OR": "odds ratio", "RD": "risk difference",
+            "MD": "mean difference", "SMD": "standardised mean difference"}[measure]
+    display(Markdown(f"**Question.** {result.spec['question']}"))
+    outcome = {"incidence": "Developing CRPS"}.get(result.spec["domain"],
+                                                    result.spec["domain"].capitalize())
+    figure = plots.forest_plot(result.effects, pooled=p, labels=result.labels,
+                               title=f"{outcome}: {name} by trial")
+    display(as_image(figure, tight=False))
+    how = "random effects (REML)" if p.method == "REML" else p.method
+    if p.knapp_hartung:
+        how += " with the Knapp-Hartung adjustment"
+    s = result.summary()
+    rows = [{
+        "Analysis": f"This collection: {plural(p.k, 'trial')}, {how}",
+        "Estimate": _fmt(s["estimate"], ratio),
+        "95% CI": f"{_fmt(s['ci_low'], ratio)} to {_fmt(s['ci_high'], ratio)}",
+        "Heterogeneity": f"I² = {p.i2:.0f}%, τ² = {p.tau2:.3f}",
+    }, {
+        "Analysis": "This collection, fixed effect (sensitivity check)",
+        "Estimate": _fmt(s["fixed_estimate"], ratio),
+        "95% CI": f"{_fmt(s['fixed_ci_low'], ratio)} to {_fmt(s['fixed_ci_high'], ratio)}",
+        "Heterogeneity": "—",
+    }]
+    bib = _evidence().references
+    for pub in result.published.itertuples():
+        ci = ("—" if pd.isna(pub.ci_low) else f"{pub.ci_low:g} to {pub.ci_high:g}")
+        label = "" if pd.isna(pub.effect_measure) else f" ({pub.effect_measure})"
+        studies = "" if pd.isna(pub.k) else f"; {plural(int(pub.k), 'study', 'studies')}"
+        rows.append({
+            "Analysis": f"{short_citation(bib[pub.bibkey])}: {pub.comparison}{studies}",
+            "Estimate": f"{pub.estimate:g}{label}",
+            "95% CI": ci,
+            "Heterogeneity": "—" if pd.isna(pub.i2) else f"I² = {pub.i2:g}%",
+        })
+    display(reader_table(pd.DataFrame(rows)))
+    notes = [f"*Effects are {name}s of treatment against control"
+             + ("; below 1 favours the treatment.*" if ratio and result.effects[
+                 "lower_is_better"].iloc[0] else ".*")]
+    if p.k < 3:
+        notes.append("With fewer than three trials there is no prediction interval, and the "
+                     "between-trial variance cannot be estimated reliably.")
+    else:
+        notes.append(f"95% prediction interval: {_fmt(s['pi_low'], ratio)} to "
+                     f"{_fmt(s['pi_high'], ratio)}.")
+    if not result.leave_one_out.empty:
+        loo = result.leave_one_out
+        notes.append("Leaving out one trial at a time, the estimate ranges from "
+                     f"{_fmt(loo['estimate'].min(), ratio)} to "
+                     f"{_fmt(loo['estimate'].max(), ratio)}.")
+    notes.append(f"*Why these trials:* {result.spec['note']}")
+    display(Markdown("\n\n".join(notes)))
+
+
+def at_a_glance(treatment_ids: list[str]) -> ReaderTable:
+    """One row per treatment: certainty (who rated it), the trials held and what they found."""
+    from .overview import certainty_labels, landing_table
+
+    evidence = _evidence()
+    table = landing_table(evidence)
+    table = table.assign(Certainty=certainty_labels(evidence), _id=evidence.treatments["id"]
+                         .to_numpy())
+    table = table[table["_id"].isin(treatment_ids)]
+    order = {t: i for i, t in enumerate(treatment_ids)}
+    table = table.iloc[table["_id"].map(order).argsort()]
+    shown = table[["Treatment", "Certainty", "What the trials found", "Main risks"]]
+    return reader_table(shown.reset_index(drop=True), missing="not reported")
+
+
+def certainty_table(treatment_id: str | list[str]) -> ReaderTable | Markdown:
+    """Every certainty rating held for a treatment: published ones read, and ours with why.
+
+    Published ratings come first. For our own, the domains that rate the evidence down are
+    listed with their reasons, so a reader sees why, and any disagreement is visible side by
+    side.
+    """
+    from ..stats.certainty import OURS
+    from ..stats.grade import DOMAINS
+
+    evidence = _evidence()
+    ids = _treatment_ids(treatment_id, evidence)
+    rows = evidence.certainty[evidence.certainty["treatment_id"].isin(ids)]
+    if rows.empty:
+        return Markdown("No studies found, so there is nothing to rate.")
+    names = evidence.treatments.set_index("id")["name"]
+    bib = evidence.references
+    rows = rows.assign(_ours=rows["rated_by"] == OURS).sort_values(
+        ["_ours"], kind="stable")
+    records = []
+    for row in rows.itertuples():
+        if row.rated_by == OURS:
+            who = "Our assessment (GRADE method), not a published rating"
+            down = [f"{d.replace('_', ' ')} ({getattr(row, d)}): {getattr(row, d + '_reason')}"
+                    for d in DOMAINS if getattr(row, d) != "no concern"]
+            why = ("Rated down for " + "; ".join(down)) if down else "Not rated down"
+            start = ("randomised trials start at high" if "RCT" in " ".join(
+                evidence.studies.set_index("id").loc[str(row.studies).split(), "design"])
+                and "uncontrolled" != row.comparison_type else "other designs start at low")
+            why = f"{why}. ({start.capitalize()}.)"
+        else:
+            who = f"{short_citation(bib[row.rated_by])} (published)"
+            why = "" if pd.isna(row.note) else row.note
+        records.append({
+            "Treatment": names[row.treatment_id],
+            "Rated by": who,
+            "Comparison": row.comparison,
+            "Outcome": row.outcome,
+            "Certainty": row.certainty,
+            "Why": why,
+        })
+    table = pd.DataFrame(records)
+    if table["Treatment"].nunique() == 1:
+        table = table.drop(columns="Treatment")
+    return reader_table(table)
+
+
+def analyses_summary() -> ReaderTable:
+    """Every pooled analysis of ``data/analyses.csv`` in one table, as the command prints it."""
+    from ..stats.analyses import run_all
+
+    evidence = _evidence()
+    names = evidence.treatments.set_index("id")["name"]
+    bib = evidence.references
+    rows = []
+    for result in run_all(evidence):
+        s, ratio = result.summary(), result.ratio
+        published = "; ".join(
+            f"{short_citation(bib[p.bibkey])}: {p.estimate:g}"
+            + ("" if pd.isna(p.ci_low) else f" ({p.ci_low:g} to {p.ci_high:g})")
+            for p in result.published.itertuples()) or "none read"
+        rows.append({
+            "Treatment": names[s["treatment_id"]],
+            "Question": s["question"],
+            "Trials (participants)": f"{s['k']} ({s['participants']})",
+            "Pooled estimate (95% CI)": f"{s['measure']} {_fmt(s['estimate'], ratio)} "
+                                        f"({_fmt(s['ci_low'], ratio)} to "
+                                        f"{_fmt(s['ci_high'], ratio)}), {s['method']}",
+            "Published meta-analyses": published,
+            "Notebook": evidence.treatments.set_index("id").loc[s["treatment_id"], "notebook"],
+        })
+    return reader_table(pd.DataFrame(rows), links={"Treatment": "Notebook"})
+
+
+def evidence_map() -> None:
+    """The evidence map of every treatment, with its key as a table (readable on a phone)."""
+    from .plots import evidence_map_key
+
+    evidence = _evidence()
+    summary = overview.treatment_summary(evidence, roll_up=False)
+    display(as_image(plots.evidence_map(summary, key=False)))
+    key = evidence_map_key(summary)
+    labels = dict(zip(evidence.treatments["name"], overview.certainty_labels(evidence),
+                      strict=True))
+    notebooks = dict(zip(evidence.treatments["name"], evidence.treatments["notebook"],
+                         strict=True))
+    table = pd.DataFrame({
+        "Number": key["number"].to_numpy(),
+        "Treatment": key["name"].to_numpy(),
+        "Certainty": key["name"].map(labels).to_numpy(),
+        "Notebook": key["name"].map(notebooks).to_numpy(),
+    })
+    display(reader_table(table, links={"Treatment": "Notebook"}))

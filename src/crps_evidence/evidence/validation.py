@@ -1,0 +1,219 @@
+"""Validating one CSV table against the data package: which schema, which tables its foreign
+keys are checked against, the fast exact check, and frictionless as judge and explainer.
+
+The schema is the ``datapackage.json`` beside the table, else the project's own
+(``data/datapackage.json``), so a table copied anywhere is checked against the project's
+rules. Each foreign key is checked against the referenced table beside the file, else the
+project's; when neither exists the key is not checked and a
+:class:`ForeignKeyNotCheckedWarning` says so.
+
+:mod:`crps_evidence.evidence.tableschema` checks the table first; only when it cannot show the
+table valid is frictionless imported and run (on a private copy of the files, so tables
+from two folders can be checked together), and its first error is raised as a
+:class:`~crps_evidence.errors.DataError` naming file, line, field and value.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import DataError, ForeignKeyNotCheckedWarning
+from . import tableschema
+from .tableschema import CsvTable
+
+__all__ = ["Plan", "make_plan", "validate", "warn_unchecked"]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What validating one table involves.
+
+    Attributes
+    ----------
+    name : str
+        The table (resource) name.
+    csv_path : Path
+        The file validated.
+    descriptor_path : Path
+        The ``datapackage.json`` whose schema applies.
+    package : dict
+        That descriptor, reduced to the table (its ``path`` the file's name) and the
+        resources its checked foreign keys point to.
+    references : dict
+        Resource name to the file its key values are read from.
+    unchecked : list of str
+        Foreign keys that are not checked, described for people.
+    """
+
+    name: str
+    csv_path: Path
+    descriptor_path: Path
+    package: dict[str, Any]
+    references: dict[str, Path] = field(default_factory=dict)
+    unchecked: list[str] = field(default_factory=list)
+
+    @property
+    def target(self) -> dict[str, Any]:
+        """The resource descriptor of the table."""
+        return resource(self.package, self.name, self.descriptor_path)
+
+    @property
+    def inputs(self) -> list[Path]:
+        """Every file the outcome depends on: the table, then the referenced tables."""
+        return [self.csv_path, *self.references.values()]
+
+
+def resource(package: dict[str, Any], name: str, where: Path) -> dict[str, Any]:
+    """The resource called ``name`` in a package descriptor, or :class:`DataError`."""
+    for item in package.get("resources", []):
+        if item.get("name") == name:
+            return item
+    raise DataError(where, f"no resource named {name!r} in the data package")
+
+
+def make_plan(name: str, csv_path: Path, descriptor_path: Path, descriptor: dict[str, Any],
+              project_data: Path | None) -> Plan:
+    """Decide the schema and the foreign-key tables for validating ``csv_path``.
+
+    Parameters
+    ----------
+    name : str
+        Table name (a resource of the descriptor).
+    csv_path : Path
+        The file.
+    descriptor_path, descriptor : Path, dict
+        The data package that applies (not modified).
+    project_data : Path or None
+        The project's ``data/`` folder, where referenced tables are looked for when they are
+        not beside ``csv_path``; ``None`` if there is no project.
+    """
+    package = json.loads(json.dumps(descriptor))  # a private copy; frictionless mutates it
+    target = resource(package, name, descriptor_path)
+    target["path"] = csv_path.name
+    schema = target.setdefault("schema", {})
+    kept_keys, references, unchecked = [], {}, []
+    for fk in schema.get("foreignKeys", []):
+        other = (fk.get("reference") or {}).get("resource")
+        if other in ("", name) or not isinstance(other, str):
+            kept_keys.append(fk)
+            continue
+        referenced = resource(package, other, descriptor_path)
+        candidates = [csv_path.parent / referenced["path"]]
+        if project_data is not None:
+            candidates.append(project_data / referenced["path"])
+        found = next((p for p in candidates if p.is_file()), None)
+        if found is None:
+            own = fk.get("fields")
+            own = ", ".join([own] if isinstance(own, str) else own or [])
+            folders = " or ".join(str(p.parent) for p in candidates)
+            unchecked.append(f"{own} -> {other} (no {referenced['path']} in {folders})")
+            continue
+        kept_keys.append(fk)
+        references[other] = found.resolve()
+    if "foreignKeys" in schema:
+        schema["foreignKeys"] = kept_keys
+    package["resources"] = [r for r in package["resources"]
+                            if r is target or r.get("name") in references]
+    return Plan(name, csv_path, descriptor_path, package, references, unchecked)
+
+
+def validate(plan: Plan) -> CsvTable | None:
+    """Validate the table of ``plan``; return it as read when it reads cleanly.
+
+    Returns
+    -------
+    CsvTable or None
+        The table (``None`` when it needed frictionless to be read, e.g. a byte-order
+        mark or another dialect: load it with pandas then).
+
+    Raises
+    ------
+    DataError
+        The first problem, naming file, line, field and value.
+    """
+    table = tableschema.read_csv(plan.csv_path)
+    if table is not None and _fast_valid(plan, table):
+        return table
+    _frictionless_validate(plan)
+    return table
+
+
+def warn_unchecked(plan: Plan, stacklevel: int = 2) -> None:
+    """Warn, plainly, about each foreign key of ``plan`` that is not checked.
+
+    Warns
+    -----
+    ForeignKeyNotCheckedWarning
+        One per foreign key whose table was found neither beside the file nor in the
+        project's data folder.
+    """
+    for key in plan.unchecked:
+        warnings.warn(f"{plan.csv_path}: foreign key {key} was NOT checked",
+                      ForeignKeyNotCheckedWarning, stacklevel=stacklevel + 1)
+
+
+def _fast_valid(plan: Plan, table: CsvTable) -> bool:
+    try:
+        tableschema.supported(plan.package, plan.package["resources"])
+        target = plan.target
+        lookups = {}
+        for _, other, theirs in tableschema.foreign_keys(target["schema"]):
+            if other in ("", plan.name):
+                lookups[(other, tuple(theirs))] = tableschema.lookup(target, table, theirs)
+                continue
+            referenced = tableschema.read_csv(plan.references[other])
+            if referenced is None:
+                return False
+            described = resource(plan.package, other, plan.descriptor_path)
+            lookups[(other, tuple(theirs))] = tableschema.lookup(described, referenced, theirs)
+        return tableschema.check_table(target, table, lookups)
+    except tableschema.Unsupported:
+        return False
+
+
+def _frictionless_validate(plan: Plan) -> None:
+    """Run frictionless on a copy of the files (table and referenced tables side by side)."""
+    from frictionless import FrictionlessException, Package
+
+    package = json.loads(json.dumps(plan.package))
+    with tempfile.TemporaryDirectory(prefix="crps-evidence-") as tmp:
+        folder = Path(tmp)
+        copies = {plan.name: plan.csv_path, **plan.references}
+        for item in package["resources"]:
+            source = copies[item["name"]]
+            item["path"] = f"{item['name']}{Path(item['path']).suffix or '.csv'}"
+            shutil.copyfile(source, folder / item["path"])
+        try:
+            report = Package(package, basepath=tmp).get_resource(plan.name).validate()
+        except FrictionlessException as exc:
+            raise DataError(plan.descriptor_path, "the data package descriptor is not valid: "
+                            f"{exc.error.message}") from None
+        _raise_first(report, plan, tmp)
+
+
+def _raise_first(report: Any, plan: Plan, tmp: str) -> None:
+    errors = [error for task in report.tasks for error in task.errors] + list(report.errors)
+    if not errors:
+        return
+    first = errors[0].to_descriptor()
+    more = f" ({len(errors) - 1} more problem(s) in this file)" if len(errors) > 1 else ""
+    field_name = first.get("fieldName") or ", ".join(first.get("fieldNames", [])) or None
+    value = first.get("cell")
+    if value is None and first.get("fieldCells"):
+        value = ", ".join(str(c) for c in first["fieldCells"])
+    kind = first.get("type", "error")
+    line = first.get("rowNumber")
+    if kind.endswith("-label"):
+        line = 1
+        value = first.get("label") or value
+    note = str(first.get("note") or first.get("message")).replace(tmp, str(plan.csv_path.parent))
+    if kind == "foreign-key" and first.get("referenceName") in plan.references:
+        note += f" (looked up in {plan.references[first['referenceName']]})"
+    raise DataError(plan.csv_path, f"{kind}: {note}{more}", line=line, field=field_name,
+                    value=value)
