@@ -36,8 +36,9 @@ execute: $(STAMP)  ## Re-run every notebook in place (after changing data or cod
 	$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
 	  --NotebookClient.record_timing=False --ExecutePreprocessor.timeout=300 $(NOTEBOOKS)
 
-lint: $(STAMP)  ## ruff over src, tests, scripts, benchmarks and notebooks
+lint: $(STAMP)  ## ruff over src, tests, scripts, benchmarks and notebooks; the package's layering contract
 	$(BIN)/ruff check src tests scripts benchmarks notebooks
+	$(BIN)/lint-imports --no-cache
 
 test-unit: $(STAMP)  ## Unit, data-integrity and CLI tests
 	$(BIN)/python -m pytest -q -m "not book" tests --doctest-modules src/crps_evidence
