@@ -7,7 +7,7 @@ HTML   := _build/html
 HANDOUTS := _build/handouts
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]-*.ipynb))
 
-.PHONY: help install book handouts execute index check-index test test-unit test-notebooks test-book lint lab benchmark clean
+.PHONY: help install book handouts execute index check check-index test test-unit test-notebooks test-book lint lab benchmark clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -40,8 +40,11 @@ lint: $(STAMP)  ## ruff over src, tests, scripts, benchmarks and notebooks; the 
 	$(BIN)/ruff check src tests scripts benchmarks notebooks
 	$(BIN)/lint-imports --no-cache
 
-test-unit: $(STAMP)  ## Unit, data-integrity and CLI tests
-	$(BIN)/python -m pytest -q -m "not book" tests --doctest-modules src/crps_evidence
+test-unit: $(STAMP)  ## Unit, data-integrity and CLI tests (two workers)
+	$(BIN)/python -m pytest -q -n 2 -m "not book" tests --doctest-modules src/crps_evidence
+
+check: $(STAMP)  ## Validate the data and the bibliography and run every cross-file check (seconds)
+	$(BIN)/crps-evidence check
 
 test-notebooks: $(STAMP)  ## Execute every notebook and compare with its stored outputs (nbval)
 	$(BIN)/python -m pytest -q --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg \

@@ -243,56 +243,60 @@ _READER_JS = r"""
 """
 
 
-def visit(new_page, book_url: str, page_path: str) -> PageVisit:
-    """Load one page and record console errors, requests, images, notice, citations, ids."""
-    record = PageVisit(page=page_path)
-    page = new_page(record.external_requests)
-    page.on(
-        "console",
-        lambda msg: record.console_errors.append(msg.text) if msg.type == "error" else None,
-    )
-    page.on("pageerror", lambda exc: record.console_errors.append(f"uncaught: {exc}"))
-    page.on(
-        "requestfailed",
-        lambda req: record.failed_requests.append(f"{req.url} ({req.failure})"),
-    )
-    page.on(
-        "response",
-        lambda resp: (
-            record.failed_requests.append(f"{resp.url} (HTTP {resp.status})")
-            if resp.status >= 400
-            else None
-        ),
-    )
-    page.goto(book_url + page_path, wait_until="load")
-    try:
-        page.wait_for_load_state("networkidle", timeout=10_000)
-    except Exception:  # a page that keeps polling is reported by the request checks
-        pass
-    record.images = page.evaluate(_IMAGES_JS)
-    announcement = page.locator(".bd-header-announcement")
-    record.notice = announcement.first.inner_text() if announcement.count() else ""
-    record.citation_hrefs = page.eval_on_selector_all(
-        "a[href*='#cite-']", "els => els.map((a) => a.href)"
-    )
-    record.exercises = page.locator(".exercise.admonition").count()
-    record.solutions = page.locator(".solution.admonition").count()
-    record.folded_solutions = page.locator(".solution.admonition.toggle-hidden").count()
-    record.ids = set(page.eval_on_selector_all("[id]", "els => els.map((e) => e.id)"))
-    record.layout[1280] = page.evaluate(_LAYOUT_JS)
-    record.reader = page.evaluate(_READER_JS)
-    page.set_viewport_size({"width": WIDTHS[0], "height": 900})
-    page.wait_for_timeout(100)
-    record.layout[WIDTHS[0]] = page.evaluate(_LAYOUT_JS)
-    page.close()
-    # Blocked external requests also show up as failed requests; report them once.
-    record.failed_requests = [
-        r for r in record.failed_requests if urlsplit(r.split(" ")[0]).hostname == LOCAL_HOST
-    ]
-    return record
+class Visitor:
+    """One browser tab that loads page after page and records what each load did.
+
+    The listeners are attached once and write into the visit in progress, so a page costs a
+    navigation, not a new tab or browser context. A page is measured when its ``load`` event
+    has fired and its images have decoded (every asset of these static pages is requested by
+    then), then once more at phone width.
+    """
+
+    def __init__(self, new_page) -> None:
+        self.external: list[str] = []
+        self.record = PageVisit(page="")
+        self.page = new_page(self.external)
+        self.page.on("console", lambda msg: self.record.console_errors.append(msg.text)
+                     if msg.type == "error" else None)
+        self.page.on("pageerror",
+                     lambda exc: self.record.console_errors.append(f"uncaught: {exc}"))
+        self.page.on("requestfailed", lambda req: self.record.failed_requests.append(
+            f"{req.url} ({req.failure})"))
+        self.page.on("response", lambda resp: self.record.failed_requests.append(
+            f"{resp.url} (HTTP {resp.status})") if resp.status >= 400 else None)
+
+    def visit(self, book_url: str, page_path: str) -> PageVisit:
+        """Load one page and record console errors, requests, images, notice, citations, ids."""
+        record = self.record = PageVisit(page=page_path)
+        self.external.clear()
+        page = self.page
+        page.set_viewport_size({"width": WIDTHS[1], "height": 900})
+        page.goto(book_url + page_path, wait_until="load")
+        record.images = page.evaluate(_IMAGES_JS)
+        announcement = page.locator(".bd-header-announcement")
+        record.notice = announcement.first.inner_text() if announcement.count() else ""
+        record.citation_hrefs = page.eval_on_selector_all(
+            "a[href*='#cite-']", "els => els.map((a) => a.href)"
+        )
+        record.exercises = page.locator(".exercise.admonition").count()
+        record.solutions = page.locator(".solution.admonition").count()
+        record.folded_solutions = page.locator(".solution.admonition.toggle-hidden").count()
+        record.ids = set(page.eval_on_selector_all("[id]", "els => els.map((e) => e.id)"))
+        record.layout[WIDTHS[1]] = page.evaluate(_LAYOUT_JS)
+        record.reader = page.evaluate(_READER_JS)
+        page.set_viewport_size({"width": WIDTHS[0], "height": 900})
+        page.wait_for_timeout(100)
+        record.layout[WIDTHS[0]] = page.evaluate(_LAYOUT_JS)
+        # Blocked external requests also show up as failed requests; report them once.
+        record.external_requests = list(self.external)
+        record.failed_requests = [
+            r for r in record.failed_requests if urlsplit(r.split(" ")[0]).hostname == LOCAL_HOST
+        ]
+        return record
 
 
 @pytest.fixture(scope="session")
 def visits(new_page, book_url: str) -> dict[str, PageVisit]:
-    """Every page of the book, visited once."""
-    return {path: visit(new_page, book_url, path) for path in book_pages()}
+    """Every page of the book, visited once (in one tab)."""
+    visitor = Visitor(new_page)
+    return {path: visitor.visit(book_url, path) for path in book_pages()}
