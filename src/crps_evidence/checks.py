@@ -17,14 +17,17 @@ from .evidence.integrity import (
     check_identifiers,
     check_reference_sources,
     check_rows,
+    check_search_log,
     notebook_citations,
 )
 from .evidence.paths import notebooks_dir
+from .evidence.risk_of_bias import check_risk_of_bias
 from .evidence.tables import (
     Evidence,
     load_all,
     load_reference_sources,
     load_screening,
+    load_search_log,
     load_searches,
 )
 from .stats.certainty import check_certainty
@@ -36,11 +39,12 @@ def check_integrity(evidence: Evidence | None = None,
                     notebooks: str | Path | None = None,
                     sources: pd.DataFrame | None = None,
                     searches: pd.DataFrame | None = None,
-                    screening: pd.DataFrame | None = None) -> list[str]:
+                    screening: pd.DataFrame | None = None,
+                    search_log: pd.DataFrame | None = None) -> list[str]:
     """Run every cross-file check; an empty list means the collection is consistent.
 
     With no ``evidence``, the repository's data is loaded and ``reference_sources.csv``,
-    ``searches.csv`` and ``screening.csv`` are checked with it
+    ``searches.csv``, ``screening.csv`` and ``search_log.csv`` are checked with it
     (:func:`~crps_evidence.current.searches.check_searches`,
     :func:`~crps_evidence.current.screening.check_screening`: included records without a study row
     are reported); for other data, pass those tables to check them too.
@@ -58,6 +62,7 @@ def check_integrity(evidence: Evidence | None = None,
         sources = load_reference_sources() if sources is None else sources
         searches = load_searches() if searches is None else searches
         screening = load_screening() if screening is None else screening
+        search_log = load_search_log() if search_log is None else search_log
     folder = Path(notebooks) if notebooks is not None else notebooks_dir()
     problems = (check_identifiers(evidence.references)
                 + check_citations(evidence, notebook_citations(folder))
@@ -72,6 +77,9 @@ def check_integrity(evidence: Evidence | None = None,
         from .current.screening import check_screening
 
         problems += check_screening(screening, evidence.references, evidence.studies)
+    if search_log is not None:
+        problems += check_search_log(search_log, evidence.references)
+    problems += check_risk_of_bias(evidence.studies, evidence.risk_of_bias, evidence.references)
     return problems + check_analyses(evidence) + check_certainty(evidence)
 
 

@@ -189,3 +189,20 @@ def check_reference_sources(bib: Bibliography, sources: pd.DataFrame,
             problems.append(f"{at}: field 'fields_checked': {', '.join(unknown)} not in the "
                             f"entry {row.bibkey!r}")
     return problems
+
+
+def check_search_log(log: pd.DataFrame, bib: Bibliography) -> list[str]:
+    """Each recorded search counts what it included, and what it included is in the bibliography."""
+    problems = []
+    for line, row in zip(range(2, len(log) + 2), log.itertuples(index=False), strict=True):
+        at = f"search_log.csv, line {line}, treatment {row.treatment_id!r}"
+        keys = [] if pd.isna(row.included) else str(row.included).split()
+        if len(keys) != row.records_included:
+            problems.append(f"{at}: field 'records_included': {row.records_included} but "
+                            f"'included' names {len(keys)} record(s)")
+        if row.records_included > row.records_looked_at:
+            problems.append(f"{at}: field 'records_included': more than the "
+                            f"{row.records_looked_at} records looked at")
+        problems += [f"{at}: field 'included': {key!r} is not in references.bib"
+                     for key in keys if key not in bib]
+    return problems

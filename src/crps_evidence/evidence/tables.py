@@ -39,6 +39,8 @@ TABLES = (
     "analyses",
     "searches",
     "screening",
+    "risk_of_bias",
+    "search_log",
 )
 DESCRIPTOR = "datapackage.json"
 
@@ -336,6 +338,30 @@ def load_screening(path: str | Path | None = None) -> pd.DataFrame:
     return _read("screening", path)
 
 
+def load_risk_of_bias(path: str | Path | None = None) -> pd.DataFrame:
+    """Load ``risk_of_bias.csv``: one judgement per randomised trial and domain of its tool.
+
+    Examples
+    --------
+    >>> r = load_risk_of_bias()
+    >>> set(r["tool"]) <= {"RoB 2", "RoB 1"} and "overall" in set(r["domain"])
+    True
+    """
+    return _read("risk_of_bias", path)
+
+
+def load_search_log(path: str | Path | None = None) -> pd.DataFrame:
+    """Load ``search_log.csv``: every literature search run for a treatment, as it was run.
+
+    Examples
+    --------
+    >>> log = load_search_log()
+    >>> set(log["searched_by"]) <= {"by hand", "crps-evidence update"}
+    True
+    """
+    return _read("search_log", path)
+
+
 class Evidence(NamedTuple):
     """All curated data, loaded and validated together."""
 
@@ -346,6 +372,7 @@ class Evidence(NamedTuple):
     certainty: pd.DataFrame
     published_analyses: pd.DataFrame
     analyses: pd.DataFrame
+    risk_of_bias: pd.DataFrame
     #: The data folder the tables came from (its ``searches.csv`` and ``screening.csv`` say
     #: how up to date each treatment is); ``None`` means the project's ``data/``.
     folder: Path | None = None
@@ -370,5 +397,6 @@ def load_all(directory: str | Path | None = None, bib: str | Path | None = None)
         load_certainty(folder / "certainty.csv"),
         load_published_analyses(folder / "published_analyses.csv"),
         load_analyses(folder / "analyses.csv"),
+        load_risk_of_bias(folder / "risk_of_bias.csv"),
         folder,
     )
