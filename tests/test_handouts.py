@@ -164,7 +164,8 @@ def test_every_handout_says_when_the_search_was_last_run(evidence, pages) -> Non
     status = search_status()
     for row in evidence.treatments.itertuples():
         last = status[row.id].last_run
-        words = (ho.readable_date(last.isoformat()) if last
+        words = (ho.readable_date(last.isoformat())
+                 + (", by hand" if status[row.id].how == "by hand" else "") if last
                  else "not yet searched by this collection")
         assert f"Searches last run: {words}." in _plain(pages[f"{row.id}.md"]), row.id
 

@@ -134,12 +134,14 @@ def test_landing_table_words_trial_results_without_templates(evidence):
 def test_landing_table_reads_the_searches_of_the_folder_it_was_loaded_from(tmp_path: Path):
     root = overview.copy_data(tmp_path)
     searches = pd.read_csv(root / "data" / "searches.csv", dtype=str, keep_default_na=False)
-    searches.loc[searches["treatment_id"] == "ketamine", "last_run"] = "2026-11-30"
+    searches.loc[searches["treatment_id"] == "ketamine", "last_run"] = "2099-11-30"
     searches.to_csv(root / "data" / "searches.csv", index=False)
+    log = pd.read_csv(root / "data" / "search_log.csv", dtype=str, keep_default_na=False)
+    log[log["treatment_id"] != "ivig"].to_csv(root / "data" / "search_log.csv", index=False)
     copy = load_all(root / "data", bib=root / "references.bib")
     assert copy.folder == root / "data"
     up_to_date = dict(zip(copy.treatments["id"], overview.landing_table(copy)["Up to date"],
                           strict=True))
-    assert "searched 2026-11-30" in up_to_date["ketamine"]
+    assert "searched 2099-11-30" in up_to_date["ketamine"]
     assert "not yet searched" in up_to_date["ivig"]
     assert search_dates(copy)["ketamine"] != "not yet searched by this collection"

@@ -123,16 +123,32 @@ def test_status_counts_what_waits_per_treatment(minidata: Path):
            "900000101,,SYNTHETIC a,Synth J,2026,Case Reports,beta,2026-12-05,included,,"
            "2026-12-06")
     status = search_status(minidata)
-    assert status == {
-        "alpha": SearchStatus(None, 2),
+    assert status == {  # alpha was searched by hand (search_log.csv), beta by the update
+        "alpha": SearchStatus(date(2026, 11, 30), 2, "by hand"),
         "alpha-cream": SearchStatus(None, 0),
-        "beta": SearchStatus(date(2026, 11, 1), 0),
+        "beta": SearchStatus(date(2026, 11, 1), 0, "crps-evidence update"),
     }
     assert search_status(minidata / "data") == status
-    assert describe_status(status["alpha"]) == ("Not yet searched by this collection. "
+    assert describe_status(status["alpha"]) == ("Last searched on 30 November 2026, by hand; "
                                                 "2 records wait to be screened.")
-    assert describe_status(status["beta"]) == ("Search last run on 1 November 2026; no "
-                                               "records wait to be screened.")
+    assert describe_status(status["beta"]) == ("Last searched on 1 November 2026, with "
+                                               "crps-evidence update; no records wait to be "
+                                               "screened.")
+    assert describe_status(status["alpha-cream"]) == "Not yet searched by this collection."
+
+
+def test_the_latest_search_wins_whichever_way_it_was_run(minidata: Path):
+    path = minidata / "data" / "searches.csv"
+    searches = pd.read_csv(path, dtype=str, keep_default_na=False)
+    searches.loc[searches["treatment_id"] == "alpha", "last_run"] = "2026-12-03"
+    searches.to_csv(path, index=False)
+    assert search_status(minidata)["alpha"] == SearchStatus(date(2026, 12, 3), 0,
+                                                            "crps-evidence update")
+    searches.loc[searches["treatment_id"] == "alpha", "last_run"] = "2026-11-02"
+    searches.to_csv(path, index=False)
+    assert search_status(minidata)["alpha"] == SearchStatus(date(2026, 11, 30), 0, "by hand")
+    (minidata / "data" / "search_log.csv").unlink()  # a project without a search log
+    assert search_status(minidata)["alpha"].how == "crps-evidence update"
 
 
 def test_status_of_the_project_says_not_yet_searched():

@@ -148,8 +148,9 @@ def readable_date(value: object) -> str:
 def search_dates(evidence: Evidence) -> dict[str, str]:
     """When the recorded literature search of each treatment was last run, in words.
 
-    From :func:`crps_evidence.current.searches.search_status` (``data/searches.csv``): a date in
-    words, or "not yet searched by this collection". Every handout prints it as "Searches
+    From :func:`crps_evidence.current.searches.search_status` (``data/search_log.csv`` and
+    ``data/searches.csv``): a date in words (", by hand" when it was searched by hand), or
+    "not yet searched by this collection". Every handout prints it as "Searches
     last run: ..." beside "Evidence last reviewed: ...". Called once for all the handouts.
 
     Parameters
@@ -166,13 +167,13 @@ def search_dates(evidence: Evidence) -> dict[str, str]:
     --------
     >>> from crps_evidence import load_all
     >>> search_dates(load_all())["ketamine"]
-    'not yet searched by this collection'
+    '7 December 2026, by hand'
     """
     from ..current.searches import search_status
 
     status = search_status(evidence.folder)
-    return {t: readable_date(s.last_run.isoformat()) if s.last_run
-            else "not yet searched by this collection"
+    return {t: readable_date(s.last_run.isoformat()) + (", by hand" if s.how == "by hand" else "")
+            if s.last_run else "not yet searched by this collection"
             for t, s in status.items() if t in set(evidence.treatments["id"])}
 
 

@@ -184,7 +184,43 @@ def up_to_date(treatment_id: str) -> str:
     evidence = _evidence()
     reviewed = evidence.treatments.set_index("id").loc[treatment_id, "last_reviewed"]
     status = search_status(evidence.folder)[treatment_id]
-    return f"Rows and page last reviewed on {_day(reviewed)}. {describe_status(status)}"
+    searched = describe_status(status)
+    if status.how == "by hand":  # the record of that search is on the methods page
+        searched = searched.replace(", by hand;", f", by hand ([how]({SEARCH_RECORD}));", 1)
+    return f"Rows and page last reviewed on {_day(reviewed)}. {searched}"
+
+
+#: Where the book shows every recorded search (:func:`search_log_table`).
+SEARCH_RECORD = "20-methods.ipynb#searches-of-the-literature"
+
+
+def search_log_table(treatment_id: str | None = None) -> ReaderTable:
+    """Every recorded search (``search_log.csv``), newest first: when, how, where, what came of it.
+
+    Displayed as a table for readers; ``treatment_id`` keeps one treatment's searches.
+    """
+    from ..evidence.tables import load_search_log
+
+    evidence = _evidence()
+    folder = evidence.folder
+    log = load_search_log(folder / "search_log.csv") if folder else load_search_log()
+    if treatment_id is not None:
+        log = log[log["treatment_id"] == treatment_id]
+    names = dict(zip(evidence.treatments["id"], evidence.treatments["name"], strict=True))
+    log = log.assign(name=log["treatment_id"].map(names)).sort_values(
+        ["searched_on", "name"], ascending=[False, True], kind="stable")
+    table = pd.DataFrame({
+        "Treatment": log["name"].to_numpy(),
+        "Searched": [_day(d) for d in log["searched_on"]],
+        "How": log["searched_by"].to_numpy(),
+        "Years": log["years"].to_numpy(),
+        "Query": log["query"].to_numpy(),
+        "Looked at": log["records_looked_at"].to_numpy(),
+        "Included": log["records_included"].to_numpy(),
+        "Why the others were not": log["excluded"].fillna("").to_numpy(),
+    })
+    return reader_table(table, missing="none",
+                        caption="Searches of the literature, newest first")
 
 
 def key_points(treatment_id: str) -> Markdown:

@@ -316,7 +316,8 @@ def _up_to_date_column(evidence: Evidence) -> list[str]:
     for row in evidence.treatments.itertuples():
         state = status.get(row.id)
         searched = ("not yet searched" if state is None or state.last_run is None
-                    else f"searched {state.last_run:%Y-%m-%d}")
+                    else f"searched {state.last_run:%Y-%m-%d}"
+                    + (" by hand" if state.how == "by hand" else ""))
         waiting = f"; {state.waiting} to screen" if state is not None and state.waiting else ""
         cells.append(f"Reviewed {pd.Timestamp(row.last_reviewed):%Y-%m-%d}; {searched}{waiting}")
     return cells
@@ -547,6 +548,7 @@ class SyntheticStudy(NamedTuple):
     outcomes: pd.DataFrame
     bibtex: str
     certainty: pd.DataFrame
+    risk_of_bias: pd.DataFrame
 
 
 def synthetic_study(letter: str = "a") -> SyntheticStudy:
@@ -565,8 +567,8 @@ def synthetic_study(letter: str = "a") -> SyntheticStudy:
     -------
     SyntheticStudy
         One-row ``treatment`` and ``study`` frames, two ``outcomes`` rows (example arm and
-        control, pain on a 0-10 scale) in the column order of the data package, and the
-        reference as BibTeX.
+        control, pain on a 0-10 scale) in the column order of the data package, the
+        reference as BibTeX, a certainty row and the trial's risk-of-bias rows (RoB 2).
 
     Examples
     --------
@@ -617,7 +619,17 @@ def synthetic_study(letter: str = "a") -> SyntheticStudy:
         "publication_bias": "no concern", "publication_bias_reason": invented,
         "note": "SYNTHETIC EXAMPLE: not a rating of any real treatment.",
     }])
-    return SyntheticStudy(treatment, study, outcomes, bibtex, certainty)
+    risk_of_bias = pd.DataFrame([
+        {"study_id": key, "tool": "RoB 2", "domain": domain, "judgement": judgement,
+         "support": f"{label}: {invented} ({domain}).", "judged_by": "this collection",
+         "source_url": url, "source_part": "abstract"}
+        for domain, judgement in (("randomisation process", "low"),
+                                  ("deviations from intended interventions", "some concerns"),
+                                  ("missing outcome data", "low"),
+                                  ("measurement of the outcome", "some concerns"),
+                                  ("selection of the reported result", "no information"),
+                                  ("overall", "some concerns"))])
+    return SyntheticStudy(treatment, study, outcomes, bibtex, certainty, risk_of_bias)
 
 
 def add_rows(root: str | Path, example: SyntheticStudy) -> list[str]:
@@ -654,7 +666,7 @@ def add_rows(root: str | Path, example: SyntheticStudy) -> list[str]:
         raise ValueError("add_rows writes only to a copy of the data; use copy_data() first")
     added = []
     for name, frame in (("treatments", example.treatment), ("studies", example.study),
-                        ("outcomes", example.outcomes)):
+                        ("outcomes", example.outcomes), ("risk_of_bias", example.risk_of_bias)):
         path = root / "data" / f"{name}.csv"
         header = pd.read_csv(path, nrows=0).columns
         if name == "treatments":

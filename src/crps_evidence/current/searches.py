@@ -37,7 +37,8 @@ from urllib.parse import quote_plus
 
 import pandas as pd
 
-from ..evidence.tables import load_screening, load_searches, load_treatments
+from ..evidence.paths import data_dir
+from ..evidence.tables import load_screening, load_search_log, load_searches, load_treatments
 
 __all__ = [
     "HUMANS_ONLY",
@@ -86,13 +87,17 @@ class SearchStatus(NamedTuple):
     Attributes
     ----------
     last_run : datetime.date or None
-        The day the search was last run to completion; ``None`` when it never was.
+        The day the treatment was last searched (by hand, recorded in ``search_log.csv``,
+        or by ``crps-evidence update``); ``None`` when it never was.
     waiting : int
         Records its searches found that wait in the screening queue (``to screen``).
+    how : str or None
+        How that last search was run: ``by hand`` or ``crps-evidence update``.
     """
 
     last_run: date | None
     waiting: int
+    how: str | None = None
 
 
 def pubmed_query(intervention: str, pubmed_filter: str = "none") -> str:
@@ -292,24 +297,43 @@ def search_status(root: str | Path | None = None) -> dict[str, SearchStatus]:
     treatments = load_treatments(folder / "treatments.csv") if folder else load_treatments()
     searches = load_searches(folder / "searches.csv") if folder else load_searches()
     screening = load_screening(folder / "screening.csv") if folder else load_screening()
+    log_path = (folder or data_dir()) / "search_log.csv"
+    by_hand = _last_logged(load_search_log(log_path)) if log_path.is_file() else {}
     frame = status_frame(searches, screening).set_index("treatment_id")
     status = {}
     for treatment in treatments["id"]:
-        if treatment in frame.index:
-            row = frame.loc[treatment]
-            status[treatment] = SearchStatus(row["last_run"], int(row["waiting"]))
-        else:  # check_searches reports the missing row; the page says "not yet searched"
-            status[treatment] = SearchStatus(None, 0)
+        last, waiting = None, 0
+        if treatment in frame.index:  # else check_searches reports the missing row
+            last, waiting = frame.loc[treatment, "last_run"], int(frame.loc[treatment, "waiting"])
+        how = UPDATE if last is not None else None
+        logged = by_hand.get(treatment)
+        if logged is not None and (last is None or logged[0] > last):
+            last, how = logged
+        status[treatment] = SearchStatus(last, waiting, how)
     return status
+
+
+UPDATE = "crps-evidence update"
+
+
+def _last_logged(log: pd.DataFrame) -> dict[str, tuple[date, str]]:
+    """Per treatment, the day and the way of its latest search in ``search_log.csv``."""
+    latest: dict[str, tuple[date, str]] = {}
+    for treatment, day, how in zip(log["treatment_id"], log["searched_on"], log["searched_by"],
+                                   strict=True):
+        day = date.fromisoformat(str(day)[:10])
+        if treatment not in latest or day > latest[treatment][0]:
+            latest[treatment] = (day, str(how))
+    return latest
 
 
 def describe_status(status: SearchStatus) -> str:
     """One sentence for a page: when the search was last run and what waits.
 
-    >>> describe_status(SearchStatus(date(2027, 1, 5), 3))
-    'Search last run on 5 January 2027; 3 records wait to be screened.'
-    >>> describe_status(SearchStatus(date(2027, 1, 5), 0))
-    'Search last run on 5 January 2027; no records wait to be screened.'
+    >>> describe_status(SearchStatus(date(2027, 1, 5), 3, "crps-evidence update"))
+    'Last searched on 5 January 2027, with crps-evidence update; 3 records wait to be screened.'
+    >>> describe_status(SearchStatus(date(2026, 12, 7), 0, "by hand"))
+    'Last searched on 7 December 2026, by hand; no records wait to be screened.'
     >>> describe_status(SearchStatus(None, 0))
     'Not yet searched by this collection.'
     """
@@ -319,8 +343,9 @@ def describe_status(status: SearchStatus) -> str:
             sentence += f" {_records(status.waiting)} to be screened."
         return sentence
     day = f"{status.last_run.day} {status.last_run:%B %Y}"
+    how = "by hand" if status.how == "by hand" else f"with {status.how or UPDATE}"
     waiting = _records(status.waiting)
-    return f"Search last run on {day}; {waiting[0].lower()}{waiting[1:]} to be screened."
+    return f"Last searched on {day}, {how}; {waiting[0].lower()}{waiting[1:]} to be screened."
 
 
 def _records(count: int) -> str:
