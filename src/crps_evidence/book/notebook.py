@@ -38,6 +38,9 @@ __all__ = [
     "load_treatments",
     "notice",
     "references",
+    "risk_of_bias",
+    "risk_of_bias_table",
+    "search_log_table",
     "studies_table",
     "study_labels",
     "trials_table",
@@ -354,6 +357,76 @@ def evidence_timeline(treatment_id: str | list[str]) -> Image | Markdown:
     if frame.empty:
         return Markdown("No study with a verified publication year to place on a timeline.")
     return as_image(plots.evidence_timeline(frame))
+
+
+def _trials_with_bias(treatment_id: str | list[str], evidence: Evidence
+                      ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The randomised trials of the treatment(s) and their rows of ``risk_of_bias.csv``."""
+    from ..evidence.risk_of_bias import RANDOMISED
+
+    studies = _studies_of(treatment_id, evidence)
+    trials = studies[studies["design"].isin(RANDOMISED)]
+    table = evidence.risk_of_bias
+    return trials, table[table["study_id"].isin(set(trials["id"]))]
+
+
+def risk_of_bias(treatment_id: str | list[str]) -> Image | Markdown:
+    """How much each randomised trial of a treatment can be trusted: a sentence and a chart.
+
+    The sentence counts the trials at each overall level (from ``risk_of_bias.csv``); the
+    chart shows each trial's judgement per domain and the share of participants at each
+    level (:func:`crps_evidence.book.bias_figures.risk_of_bias_chart`).
+    :func:`risk_of_bias_table` gives the same judgements in words.
+    """
+    from .bias_figures import risk_of_bias_chart
+
+    evidence = _evidence()
+    trials, table = _trials_with_bias(treatment_id, evidence)
+    if trials.empty:
+        return Markdown("No randomised trial of this treatment is in the collection, so there "
+                        "is no trial to judge for risk of bias.")
+    overall = table.loc[table["domain"] == "overall", "judgement"].value_counts()
+    size = int(trials["n_randomized"].fillna(0).sum())
+    parts = [f"{plural(int(overall.get(level, 0)), 'trial')} {words}"
+             for level, words in (("high", "at high risk of bias"),
+                                  ("some concerns", "with some concerns"),
+                                  ("unclear", "at unclear risk"),
+                                  ("no information", "that could not be judged"),
+                                  ("low", "at low risk of bias"))
+             if overall.get(level, 0) or level in ("high", "low")]
+    display(Markdown(
+        f"Of the {plural(len(trials), 'randomised trial')} ({plural(size, 'participant')}), "
+        f"{', '.join(parts[:-1])} and {parts[-1]}, overall."
+        .replace(" 0 trials", " no trial").replace("(0 participants)", "(size not known)")))
+    labels = study_labels(evidence)
+    participants = dict(zip(trials["id"], trials["n_randomized"].astype("Float64")
+                            .fillna(0).astype(float), strict=True))
+    images = [as_image(risk_of_bias_chart(part, labels, participants))
+              for _, part in table.groupby("tool")]
+    for image in images[:-1]:
+        display(image)
+    return images[-1]
+
+
+def risk_of_bias_table(treatment_id: str | list[str]) -> ReaderTable:
+    """Each randomised trial's risk-of-bias judgements in words, one row per trial.
+
+    Displayed as a table for readers; who judged it is in the last column.
+    """
+    from .bias_figures import risk_of_bias_words
+
+    evidence = _evidence()
+    _, table = _trials_with_bias(treatment_id, evidence)
+    labels = study_labels(evidence)
+    bib = evidence.references
+    frames = []
+    for _, part in table.groupby("tool"):
+        words = risk_of_bias_words(part, labels)
+        words["Judged by"] = [short_citation(bib[j]) if j in bib else j
+                              for j in words["Judged by"]]
+        frames.append(words)
+    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame({"Trial": []})
+    return reader_table(frame, caption="Risk of bias of each randomised trial, in words")
 
 
 def _records_html(records: pd.DataFrame) -> str:
