@@ -62,8 +62,14 @@ check-index: $(STAMP)  ## Fail if notebooks/index.md or notebooks/README.md is o
 
 test: check-index lint test-unit test-notebooks test-book  ## Everything CI runs
 
-lab: $(STAMP)  ## Open the collection in JupyterLab
-	$(BIN)/jupyter lab notebooks
+LAB_STAMP := $(VENV)/.lab-stamp
+
+$(LAB_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[lab]'
+	touch $(LAB_STAMP)
+
+lab: $(LAB_STAMP)  ## Open the notebooks in JupyterLab (MyST rendered; the book's machinery hidden)
+	$(BIN)/jupyter lab --config=jupyter_server_config.json --ServerApp.root_dir=notebooks
 
 benchmark: $(STAMP)  ## Loading and synthesis benchmarks (figures, not assertions)
 	$(BIN)/python benchmarks/bench_loading.py
