@@ -359,11 +359,22 @@ def test_check_online_service_down(env, minidata, monkeypatch, httpserver, tmp_p
 # ----------------------------------------------------------------------------- trials
 
 
-def test_trials_without_snapshot(env, tmp_path, httpserver, capsys):
-    assert main(["trials", "ketamine", "--snapshot-dir", str(tmp_path / "trials")]) == 1
-    err = capsys.readouterr().err
+def test_trials_without_snapshot_shows_the_registrations_read_by_hand(env, tmp_path, httpserver,
+                                                                     capsys):
+    from crps_evidence import load_treatments
+    from crps_evidence.evidence.tables import load_registry_records
+
+    records = load_registry_records()
+    assert main(["trials", "ketamine", "--snapshot-dir", str(tmp_path / "trials")]) == 0
+    out, err = capsys.readouterr()
+    for registry_id in records.loc[records["treatment_id"] == "ketamine", "registry_id"]:
+        assert registry_id in out
     assert "no registry snapshot for 'ketamine'" in err
     assert "crps-evidence trials ketamine --refresh" in err
+    without = sorted(set(load_treatments()["id"]) - set(records["treatment_id"]))[0]
+    assert main(["trials", without, "--snapshot-dir", str(tmp_path / "trials")]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and f"no registry snapshot for '{without}'" in err
     assert httpserver.log == []
 
 
@@ -403,3 +414,19 @@ def test_trials_refresh_failure(env, tmp_path, httpserver, capsys):
     assert main(["trials", "tens", "--refresh", "--snapshot-dir", str(folder)]) == 3
     assert "not valid JSON" in capsys.readouterr().err
     assert not folder.exists() or list(folder.iterdir()) == []
+
+
+def test_a_reader_that_goes_away_is_not_an_error(tmp_path):
+    """`crps-evidence analyses --format json | head -1`: exit 0, nothing on stderr."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from crps_evidence.cli import main; "
+            "sys.exit(main(['analyses', '--format', 'json']))")
+    writer = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE)
+    assert writer.stdout is not None
+    writer.stdout.close()  # as head does after its lines, here before the first is written
+    _, err = writer.communicate(timeout=60)
+    assert writer.returncode == 0, err
+    assert b"Broken pipe" not in err and b"cannot write" not in err

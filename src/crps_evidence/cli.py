@@ -505,10 +505,12 @@ def cmd_trials(args: argparse.Namespace) -> int:
         print(f"wrote {path}", file=sys.stderr)
     frame = load_trials(treatment, directory=args.snapshot_dir)
     if frame is None:
-        _err(f"no registry snapshot for '{treatment}' yet; fetch one with "
-             f"`crps-evidence trials {treatment} --refresh` (needs access to "
-             "clinicaltrials.gov)")
-        return EXIT_PROBLEMS
+        shown = _registrations_read_by_hand(treatment)
+        _err(f"no registry snapshot for '{treatment}' yet"
+             + (" (above: the registrations read by hand)" if shown else "")
+             + f"; fetch one with `crps-evidence trials {treatment} --refresh` (needs access "
+             "to clinicaltrials.gov)")
+        return EXIT_OK if shown else EXIT_PROBLEMS
     query = frame.attrs["query"]
     print(f"# {frame.attrs['source']}, fetched {frame.attrs['fetched']}")
     for name, value in query.items():
@@ -520,6 +522,25 @@ def cmd_trials(args: argparse.Namespace) -> int:
             shown = frame.astype(object).where(frame.notna(), "-")
             print(shown.to_string(index=False))
     return EXIT_OK
+
+
+def _registrations_read_by_hand(treatment: str) -> int:
+    """Print the treatment's rows of ``registry_records.csv``; return how many there were."""
+    import pandas as pd
+
+    from .evidence.tables import load_registry_records
+
+    records = load_registry_records()
+    records = records[records["treatment_id"] == treatment]
+    if records.empty:
+        return 0
+    print(f"# {len(records)} registration(s) of '{treatment}' read by hand on registry pages "
+          "or their copies (data/registry_records.csv); statuses as shown on the day read")
+    table = records[["registry_id", "status_as_shown", "seen", "title"]].assign(
+        title=records["title"].str.slice(0, 70))
+    with pd.option_context("display.max_colwidth", 70, "display.width", 200):
+        print(table.astype(object).where(table.notna(), "-").to_string(index=False))
+    return len(records)
 
 
 # --------------------------------------------------------------------------- analyses
@@ -752,7 +773,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="list every pooled analysis the book shows",
         description="Compute every pooled analysis of data/analyses.csv (the same function the "
         "book's pages call) and print treatment, measure, method, number of trials, estimate "
-        "with its 95%% CI, tau², I² and the prediction interval. --format json adds the "
+        "with its 95% CI, tau², I² and the prediction interval. --format json adds the "
         "question, the per-study effects and variances that went in (for re-analysis in "
         "another tool such as R's metafor), the sensitivity checks and the published "
         "meta-analyses of the same question.",
@@ -835,6 +856,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FileNotFoundError as exc:
         _err(str(exc))
         return EXIT_INPUT
+    except BrokenPipeError:  # the reader of our output went away (`... | head`): stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's final flush is quiet too
+        return EXIT_OK
     except OSError as exc:
         _err(f"cannot write: {exc}; the original file is unchanged")
         return EXIT_WRITE

@@ -189,7 +189,8 @@ def up_to_date(treatment_id: str) -> str:
     status = search_status(evidence.folder)[treatment_id]
     searched = describe_status(status)
     if status.how == "by hand":  # the record of that search is on the methods page
-        searched = searched.replace(", by hand;", f", by hand ([how]({SEARCH_RECORD}));", 1)
+        searched = searched.replace(", by hand;",
+                                    f', by hand (<a href="{SEARCH_RECORD}">how</a>);', 1)
     return f"Rows and page last reviewed on {_day(reviewed)}. {searched}"
 
 
@@ -650,6 +651,25 @@ def pooled_analysis(analysis_id: str) -> None:
                      f"{_fmt(loo['estimate'].max(), ratio)}.")
     notes.append(f"*Why these trials:* {result.spec['note']}")
     display(Markdown("\n\n".join(notes)))
+
+
+def pooled_analyses(treatment_id: str | list[str]) -> Markdown | None:
+    """Show every pooled analysis ``analyses.csv`` holds for a treatment (and its parts).
+
+    Each is shown as :func:`pooled_analysis` shows it, in the order of the file, so a new
+    analysis row reaches its page with the next ``make execute``. Without one, a sentence says
+    so and points to the methods page, where the reasons are given.
+    """
+    evidence = _evidence()
+    ids = _treatment_ids(treatment_id, evidence)
+    analyses = evidence.analyses[evidence.analyses["treatment_id"].isin(ids)]
+    if analyses.empty:
+        return Markdown("This collection has no pooled analysis (meta-analysis) of these "
+                        'studies yet. The <a href="20-methods.ipynb">methods page</a> says, '
+                        "treatment by treatment, what stands in the way of pooling.")
+    for analysis_id in analyses["id"]:
+        pooled_analysis(analysis_id)
+    return None
 
 
 def at_a_glance(treatment_ids: list[str]) -> ReaderTable:
