@@ -7,7 +7,7 @@ HTML   := _build/html
 HANDOUTS := _build/handouts
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]-*.ipynb))
 
-.PHONY: help install book handouts execute index check check-index test test-unit test-notebooks test-book lint lab benchmark clean
+.PHONY: help install book handouts execute index certainty wheel check check-index test test-unit test-notebooks test-book lint lab benchmark clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -42,6 +42,14 @@ lint: $(STAMP)  ## ruff over src, tests, scripts, benchmarks and notebooks; the 
 
 test-unit: $(STAMP)  ## Unit, data-integrity and CLI tests (two workers)
 	$(BIN)/python -m pytest -q -n 2 -m "not book" tests --doctest-modules src/crps_evidence
+
+certainty: $(STAMP)  ## Recompute the rule-based columns of our certainty ratings (data/certainty.csv)
+	$(BIN)/python scripts/fill_certainty.py
+
+wheel: $(STAMP)  ## Build the installable package, with its copy of the data, into dist/
+	$(BIN)/python -m pip wheel . --no-deps --no-build-isolation --quiet -w dist
+	rm -rf build
+	@ls dist/*.whl
 
 check: $(STAMP)  ## Validate the data and the bibliography and run every cross-file check (seconds)
 	$(BIN)/crps-evidence check
