@@ -546,6 +546,24 @@ def _registrations_read_by_hand(treatment: str) -> int:
 # --------------------------------------------------------------------------- analyses
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    """Run ``export``: the tables, the analyses for metafor, or the references, into a folder."""
+    from .export import export
+
+    written = export(args.to, args.folder)
+    for path in written:
+        print(_shown_path(path))
+    return EXIT_OK
+
+
+def _shown_path(path: Path) -> str:
+    """``path`` relative to the working directory when it lies below it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
 def cmd_analyses(args: argparse.Namespace) -> int:
     """Run ``analyses``: every pooled analysis of ``data/analyses.csv``, as the book shows it."""
     import json
@@ -782,6 +800,20 @@ def build_parser() -> argparse.ArgumentParser:
     analyses.add_argument("--format", choices=("table", "json"), default="table",
                           help="output format (default: table)")
     analyses.set_defaults(func=cmd_analyses)
+
+    export = sub.add_parser(
+        "export",
+        help="write the data, the analyses or the references for another tool",
+        description="Write into FOLDER: csv (every table, validated, with datapackage.json), "
+        "json (every table as rows), metafor (per analysis, the per-study effects and variances "
+        "and an R script that re-runs it in metafor and compares the estimates), ris or "
+        "csl-json (references.bib for reference managers). Files of the same names are "
+        "replaced; nothing is dated, so unchanged data exports identically.",
+    )
+    export.add_argument("--to", required=True,
+                        choices=("csv", "json", "metafor", "ris", "csl-json"))
+    export.add_argument("folder", metavar="FOLDER", type=Path, help="created if missing")
+    export.set_defaults(func=cmd_export)
 
     update = sub.add_parser(
         "update",
