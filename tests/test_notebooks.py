@@ -8,20 +8,27 @@ from pathlib import Path
 
 import pytest
 
-from crps_evidence import load_references
+from crps_evidence import load_references, load_treatments
 from crps_evidence.evidence.integrity import cited_keys, notebook_markdown
 
 from .conftest import ROOT
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb"))
-#: One notebook per treatment (03-18) or group of medicines (19-other-medicines).
-TREATMENT_NOTEBOOKS = [p for p in NOTEBOOKS if 3 <= int(p.name[:2]) <= 19]
-SKELETON_NOTEBOOKS = [p for p in TREATMENT_NOTEBOOKS if int(p.name[:2]) <= 18]
+#: The notebooks that are not about a treatment.
+GENERAL = {"01-introduction.ipynb", "02-evidence-overview.ipynb", "20-methods.ipynb",
+           "21-teaching-guide.ipynb"}
+#: Group pages that hold several treatments each in a section of its own.
+GROUP_PAGES = {"19-other-medicines.ipynb"}
+#: The notebooks treatments.csv names: one per treatment or group of medicines.
+TREATMENT_NOTEBOOKS = sorted({ROOT / "notebooks" / name
+                              for name in load_treatments()["notebook"].dropna()})
+SKELETON_NOTEBOOKS = [p for p in TREATMENT_NOTEBOOKS if p.name not in GROUP_PAGES]
 #: Reading order for patients first; what learners need sits in its own section near the end.
 TREATMENT_SECTIONS = ["Key points", "Mechanism", "The evidence", "In practice",
                       "Ongoing and recent trials", "For learners", "Summary", "References"]
 LEARNER_SUBSECTIONS = ["Learning objectives", "Discussion questions", "Exercise"]
-FIGURE_CALL = re.compile(r"\bnb\.(evidence_timeline|forest_plot|evidence_map|pooled_analysis)\(")
+FIGURE_CALL = re.compile(r"\bnb\.(evidence_timeline|forest_plot|evidence_map|pooled_analysis"
+                         r"|pooled_analyses|risk_of_bias)\(")
 
 
 def _cells(path: Path) -> list[dict]:
@@ -33,7 +40,10 @@ def _source(cell: dict) -> str:
 
 
 def test_there_is_a_notebook_per_treatment_or_group_of_medicines() -> None:
-    assert len(TREATMENT_NOTEBOOKS) == 17
+    missing = [p.name for p in TREATMENT_NOTEBOOKS if not p.is_file()]
+    assert not missing, f"treatments.csv names notebooks that do not exist: {missing}"
+    unaccounted = {p.name for p in NOTEBOOKS} - GENERAL - {p.name for p in TREATMENT_NOTEBOOKS}
+    assert not unaccounted, f"numbered notebooks no treatment row names: {sorted(unaccounted)}"
 
 
 @pytest.mark.parametrize("path", SKELETON_NOTEBOOKS, ids=lambda p: p.name)
