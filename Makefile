@@ -7,7 +7,7 @@ HTML   := _build/html
 HANDOUTS := _build/handouts
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]-*.ipynb))
 
-.PHONY: help install book handouts execute index certainty wheel check check-index test test-unit test-notebooks test-book lint lab benchmark clean
+.PHONY: help install book handouts execute index certainty wheel check check-index check-outputs test test-unit test-notebooks test-book lint lab benchmark clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -23,7 +23,7 @@ install: $(STAMP)  ## Create .venv and install the package with everything it ne
 index: $(STAMP)  ## Regenerate notebooks/index.md and notebooks/README.md from the titles
 	$(BIN)/python scripts/make_index.py
 
-book: $(STAMP)  ## Build the website from the stored (nbval-checked) outputs into _build/html
+book: check-outputs  ## Build the website from the stored (nbval-checked) outputs into _build/html
 	$(BIN)/python scripts/make_index.py
 	$(BIN)/sphinx-build -W --keep-going -q -b html notebooks $(HTML)
 	@echo "Open $(HTML)/index.html"
@@ -65,10 +65,13 @@ test-book: check-index  ## Build the book from scratch (-E, warnings are errors)
 	$(BIN)/python scripts/make_handouts.py --html-dir $(HTML) --out $(HANDOUTS)
 	$(BIN)/python -m pytest -q -m book tests/book
 
+check-outputs: $(STAMP)  ## Fail (naming them) if notebooks' stored outputs were made from other data
+	$(BIN)/python scripts/check_outputs.py
+
 check-index: $(STAMP)  ## Fail if notebooks/index.md or notebooks/README.md is out of date
 	$(BIN)/python scripts/make_index.py --check
 
-test: check-index lint test-unit test-notebooks test-book  ## Everything CI runs
+test: check-outputs check-index lint test-unit test-notebooks test-book  ## Everything CI runs
 
 LAB_STAMP := $(VENV)/.lab-stamp
 

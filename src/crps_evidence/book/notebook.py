@@ -82,8 +82,16 @@ def clear_cache() -> None:
 
 
 def notice() -> Markdown:
-    """The not-medical-advice notice every notebook carries."""
-    return Markdown(f"> {NOTICE}")
+    """The not-medical-advice notice every notebook carries.
+
+    Its output also records, in metadata readers never see, the fingerprint of the data the
+    notebook runs with (:mod:`crps_evidence.evidence.fingerprint`): the build refuses stored
+    outputs made from other data.
+    """
+    from ..evidence.fingerprint import KEY, data_fingerprint
+
+    folder = _evidence().folder
+    return Markdown(f"> {NOTICE}", metadata={KEY: {"data": data_fingerprint(folder)}})
 
 
 def _treatment_ids(treatment_id: str | list[str], evidence: Evidence) -> list[str]:
