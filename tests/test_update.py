@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 
 from crps_evidence.current.clients import Clients, studies_frame
+from crps_evidence.current.searches import SearchStatus, search_status
 from crps_evidence.current.trials import load_trials, save_trials
 from crps_evidence.current.update import (
     UpdateFailed,
@@ -26,7 +27,7 @@ from crps_evidence.current.update import (
     run_update,
 )
 from crps_evidence.errors import DataError
-from crps_evidence.evidence.tables import load_screening, load_searches
+from crps_evidence.evidence.tables import load_screening, load_search_log, load_searches
 
 from .services import FakeServices, fixture_json
 
@@ -130,6 +131,28 @@ def test_first_snapshot_is_written_with_every_page(minidata, api, httpserver):
     assert pages == [None, "SYNTHETIC-TOKEN-2"]
     empty = load_trials("beta", directory=minidata / "data" / "trials")
     assert empty is not None and empty.empty  # an empty answer is recorded too
+
+
+def test_each_run_is_recorded_in_the_search_log(minidata, api):
+    hand = load_search_log(minidata / "data" / "search_log.csv")
+    result = run_update(minidata, clients=api, today=DAY)
+    log = load_search_log(minidata / "data" / "search_log.csv")
+    assert log.iloc[: len(hand)].equals(hand)  # the searches by hand are kept as they were
+    runs = log[log["searched_by"] == "crps-evidence update"].set_index("treatment_id")
+    assert list(runs.index) == [t.treatment_id for t in result.treatments]
+    for treatment in result.treatments:
+        row = runs.loc[treatment.treatment_id]
+        assert str(row["searched_on"])[:10] == DAY.isoformat()
+        assert row["records_looked_at"] == treatment.pubmed_count
+        assert row["records_included"] == 0
+        assert f"{len(treatment.new_records)} new, waiting to be screened" in row["excluded"]
+        assert f"{treatment.in_bibliography} already in references.bib" in row["excluded"]
+    assert runs.loc["beta", "years"] == "2026-2026"  # from its last run, 2026-11-01
+    assert runs.loc["alpha", "years"] == "1800-2026"  # a first search: every record
+    run_update(minidata, clients=api, today=DAY)  # the same day again replaces its rows
+    again = load_search_log(minidata / "data" / "search_log.csv")
+    assert len(again) == len(log)
+    assert search_status(minidata)["beta"] == SearchStatus(DAY, 2, "crps-evidence update")
 
 
 # ----------------------------------------------------------------------------- second run

@@ -637,7 +637,8 @@ def cmd_update(args: argparse.Namespace) -> int:
         print(line)
     queued = sum(len(t.new_records) for t in result.treatments)
     print(f"saved: {len(result.written)} files (searches.csv last_run = {result.run_on} for "
-          f"{len(result.treatments)} treatment(s); {queued} row(s) added to screening.csv"
+          f"{len(result.treatments)} treatment(s); {queued} row(s) added to screening.csv; "
+          "the runs recorded in search_log.csv"
           + (f"; report in {args.report}" if args.report else "") + ")", file=sys.stderr)
     if queued:
         print("next: `crps-evidence screen` lists the records that wait", file=sys.stderr)

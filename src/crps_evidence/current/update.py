@@ -16,8 +16,10 @@ The clients' throttling (NCBI's 3 requests a second, 10 with an API key), retrie
 holds the day, ClinicalTrials.gov is asked afresh so the snapshot is today's.
 
 Nothing is written until every treatment asked for is done. Then the snapshots, the queue,
-``searches.csv`` (``last_run`` of exactly those treatments) and the report, if one was asked
-for, are replaced together (:func:`crps_evidence._files.replace_together`). A failure or an
+``searches.csv`` (``last_run`` of exactly those treatments), ``search_log.csv`` (a row per
+treatment searched: what was asked, how many records came back and what became of them; a
+second run on the same day replaces its rows) and the report, if one was asked for, are
+replaced together (:func:`crps_evidence._files.replace_together`). A failure or an
 interruption (Ctrl+C) writes nothing and raises :class:`UpdateFailed`, which says which
 treatments were done, which one failed and which were not reached; running the command
 again repeats the done ones from the HTTP cache.
@@ -40,9 +42,9 @@ from .._files import csv_text, read_csv_rows, replace_together
 from ..errors import ClientError, CRPSEvidenceError, DataError
 from ..evidence.paths import project_root
 from ..evidence.references import load_references
-from ..evidence.tables import load_screening, load_searches
+from ..evidence.tables import load_screening, load_search_log, load_searches
 from .screening import COLUMNS, known_identifiers, new_row
-from .searches import pubmed_url
+from .searches import UPDATE, pubmed_url
 from .trials import load_trials, snapshot_path, snapshot_text, trials_dir
 
 __all__ = [
@@ -223,6 +225,15 @@ def _compare(old: pd.DataFrame | None, new: pd.DataFrame, result: TreatmentUpdat
                     None if pd.isna(row.status) else str(row.status)))
 
 
+#: The columns of ``search_log.csv`` (for a project that has none yet).
+LOG_COLUMNS = ("treatment_id", "searched_on", "searched_by", "where", "query", "years",
+               "records_looked_at", "records_included", "included", "excluded", "note")
+LIVE_SERVICES = ("PubMed (NCBI E-utilities, records by the date they were entered) and "
+                 "ClinicalTrials.gov (API v2), asked live by crps-evidence update")
+#: PubMed's first day, the start of a treatment's first search.
+EARLIEST = date(1800, 1, 1)
+
+
 class _Run:
     """The state of one update: what was read, what will be written."""
 
@@ -241,9 +252,16 @@ class _Run:
                              f"{', '.join(COLUMNS)}")
         self.queued = {(r["pmid"], r["treatment_id"]) for r in self.queue_rows}
         self.seen = {r["pmid"]: r for r in self.queue_rows}
+        self.log_path = folder / "search_log.csv"
+        if self.log_path.is_file():
+            load_search_log(self.log_path)  # a broken log stops the run before any request
+            self.log_header, self.log_rows = read_csv_rows(self.log_path)
+        else:
+            self.log_header, self.log_rows = list(LOG_COLUMNS), []
         self.originals: dict[Path, bytes | None] = {
             self.searches_path: self.searches_path.read_bytes(),
             self.screening_path: self.screening_path.read_bytes(),
+            self.log_path: self.log_path.read_bytes() if self.log_path.is_file() else None,
         }
         self.snapshots: dict[Path, str] = {}
         self.old: dict[str, pd.DataFrame | None] = {}
@@ -318,12 +336,38 @@ class _Run:
         for row in self.search_rows:
             if row["treatment_id"] == result.treatment_id:
                 row["last_run"] = self.today.isoformat()
+        self._log(result)
+
+    def _log(self, result: TreatmentUpdate) -> None:
+        """The run's row of ``search_log.csv`` for this treatment (a same-day run replaces it)."""
+        search = next(r for r in self.search_rows if r["treatment_id"] == result.treatment_id)
+        first = (result.since or EARLIEST).year
+        row = {
+            "treatment_id": result.treatment_id, "searched_on": self.today.isoformat(),
+            "searched_by": UPDATE, "where": LIVE_SERVICES,
+            "query": f"PubMed: {search['pubmed_query']} ; ClinicalTrials.gov: condition "
+                     f"{search['ctgov_condition']}; intervention {search['ctgov_intervention']}",
+            "years": f"{first}-{self.today.year}",
+            "records_looked_at": str(result.pubmed_count), "records_included": "0",
+            "included": "",
+            "excluded": f"{result.in_bibliography} already in references.bib; "
+                        f"{result.already_queued} already in the screening queue; "
+                        f"{len(result.new_records)} new, waiting to be screened",
+            "note": f"PubMed records entered {_range(result)}. ClinicalTrials.gov: "
+                    f"{_registry_summary(result)}. Records are included when screened "
+                    "(crps-evidence screen), not by this run.",
+        }
+        key = (row["treatment_id"], row["searched_on"], row["searched_by"])
+        self.log_rows = [r for r in self.log_rows
+                         if (r["treatment_id"], r["searched_on"], r["searched_by"]) != key]
+        self.log_rows.append(row)
 
     def texts(self) -> dict[Path, str]:
         """Every file to write, the queue before the search dates (see replace_together)."""
         texts = dict(self.snapshots)
         texts[self.screening_path] = csv_text(self.queue_header, self.queue_rows)
         texts[self.searches_path] = csv_text(self.search_header, self.search_rows)
+        texts[self.log_path] = csv_text(self.log_header, self.log_rows)
         self._validate(texts)
         return texts
 
@@ -335,8 +379,10 @@ class _Run:
                 shutil.copyfile(self.folder / name, scratch / name)
             (scratch / "screening.csv").write_text(texts[self.screening_path], encoding="utf-8")
             (scratch / "searches.csv").write_text(texts[self.searches_path], encoding="utf-8")
+            (scratch / "search_log.csv").write_text(texts[self.log_path], encoding="utf-8")
             load_screening(scratch / "screening.csv")
             load_searches(scratch / "searches.csv")
+            load_search_log(scratch / "search_log.csv")
 
 
 def run_update(
