@@ -430,3 +430,36 @@ def test_a_reader_that_goes_away_is_not_an_error(tmp_path):
     _, err = writer.communicate(timeout=60)
     assert writer.returncode == 0, err
     assert b"Broken pipe" not in err and b"cannot write" not in err
+
+
+def test_check_lists_every_problem_of_every_broken_file(tmp_path, monkeypatch, capsys):
+    """Three mistakes in one row and one in another file: one run names all four."""
+    import csv
+    import io
+
+    from crps_evidence.book import overview
+
+    root = overview.copy_data(tmp_path / "copy")
+
+    def spoil(name: str, line: int, changes: dict[str, str]) -> None:
+        path = root / "data" / name
+        rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"))))
+        for column, value in changes.items():
+            rows[line - 1][rows[0].index(column)] = value
+        out = io.StringIO()
+        csv.writer(out, lineterminator="\n").writerows(rows)
+        path.write_text(out.getvalue(), encoding="utf-8")
+
+    spoil("studies.csv", 4, {"n_randomized": "forty", "primary_result": "maybe",
+                             "crps_type": "III"})
+    spoil("treatments.csv", 3, {"invasiveness": "nine"})
+    monkeypatch.setenv("CRPS_EVIDENCE_ROOT", str(root))
+    monkeypatch.setenv("CRPS_EVIDENCE_NO_CACHE", "1")
+    monkeypatch.chdir(root)
+    assert main(["check"]) == 2
+    err = capsys.readouterr().err
+    assert "data/studies.csv, line 4: field 'n_randomized': value 'forty'" in err
+    assert "line 4: field 'primary_result': value 'maybe'" in err
+    assert "line 4: field 'crps_type': value 'III'" in err
+    assert "data/treatments.csv, line 3: field 'invasiveness': value 'nine'" in err
+    assert "2 file(s) fail their schema" in err

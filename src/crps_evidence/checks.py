@@ -99,6 +99,6 @@ def check_analyses(evidence: Evidence) -> list[str]:
                                 "published_analyses.csv")
         try:
             run_analysis(evidence, row.id)
-        except AnalysisError as exc:
-            problems.append(f"{where}: {exc}")
+        except AnalysisError as exc:  # its message names the analysis too: say it once
+            problems.append(f"{where}: {str(exc).removeprefix(f'analysis {row.id!r}: ')}")
     return problems

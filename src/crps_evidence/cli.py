@@ -463,6 +463,13 @@ def cmd_check(args: argparse.Namespace) -> int:
         _err(f"the offline checks are unavailable ({exc})")
         failed = True
     else:
+        broken = _schema_problems()
+        if broken:  # every file that fails its schema, each with all its problems
+            for problem in broken:
+                _err(problem)
+            _err(f"{len(broken)} file(s) fail their schema; the cross-file checks run "
+                 "once they pass")
+            return EXIT_INPUT
         problems.extend(check_integrity())
     if args.online:
         try:
@@ -482,6 +489,28 @@ def cmd_check(args: argparse.Namespace) -> int:
         return EXIT_PROBLEMS
     print("no problems found" + (" (offline and online checks)" if args.online else ""))
     return EXIT_OK
+
+
+def _schema_problems() -> list[str]:
+    """Every table and the bibliography that fail to load, one message each (all problems)."""
+    from .evidence import tables
+    from .evidence.paths import data_dir
+    from .evidence.references import load_references
+
+    found = []
+    for table in tables.TABLES:
+        path = data_dir() / f"{table}.csv"
+        if not path.is_file():  # the checks that need it say so
+            continue
+        try:
+            getattr(tables, f"load_{table}")(path)
+        except DataError as exc:
+            found.append(str(exc))
+    try:
+        load_references()
+    except DataError as exc:
+        found.append(str(exc))
+    return found
 
 
 # --------------------------------------------------------------------------- trials

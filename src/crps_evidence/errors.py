@@ -29,13 +29,21 @@ class DataError(CRPSEvidenceError):
         self.line = line
         self.field = field
         self.value = value
-        where = f"{self.path}" + (f", line {line}" if line is not None else "")
+        where = f"{_shown(self.path)}" + (f", line {line}" if line is not None else "")
         parts = [where]
         if field is not None:
             parts.append(f"field '{field}'")
         if value is not None:
             parts.append(f"value {value!r}")
         super().__init__(": ".join(parts) + f": {message}")
+
+
+def _shown(path: Path) -> str:
+    """A path as a person types it: relative to the working folder when it lies below it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except (ValueError, OSError):
+        return str(path)
 
 
 class ClientError(CRPSEvidenceError):

@@ -197,23 +197,43 @@ def _frictionless_validate(plan: Plan) -> None:
         _raise_first(report, plan, tmp)
 
 
+#: At most this many problems of one file are listed; the rest are counted.
+MAX_LISTED = 20
+
+
+def _problem(error: Any, plan: Plan, tmp: str) -> tuple[int | None, str | None, object, str]:
+    """(line, field, value, what) of one frictionless error, named for a person."""
+    found = error.to_descriptor()
+    field_name = found.get("fieldName") or ", ".join(found.get("fieldNames", [])) or None
+    value = found.get("cell")
+    if value is None and found.get("fieldCells"):
+        value = ", ".join(str(c) for c in found["fieldCells"])
+    kind = found.get("type", "error")
+    line = found.get("rowNumber")
+    if kind.endswith("-label"):
+        line = 1
+        value = found.get("label") or value
+    note = str(found.get("note") or found.get("message")).replace(tmp, str(plan.csv_path.parent))
+    if kind == "foreign-key" and found.get("referenceName") in plan.references:
+        note += f" (looked up in {plan.references[found['referenceName']]})"
+    return line, field_name, value, f"{kind}: {note}"
+
+
 def _raise_first(report: Any, plan: Plan, tmp: str) -> None:
+    """Raise a DataError naming the first problem and listing every other one (capped)."""
     errors = [error for task in report.tasks for error in task.errors] + list(report.errors)
     if not errors:
         return
-    first = errors[0].to_descriptor()
-    more = f" ({len(errors) - 1} more problem(s) in this file)" if len(errors) > 1 else ""
-    field_name = first.get("fieldName") or ", ".join(first.get("fieldNames", [])) or None
-    value = first.get("cell")
-    if value is None and first.get("fieldCells"):
-        value = ", ".join(str(c) for c in first["fieldCells"])
-    kind = first.get("type", "error")
-    line = first.get("rowNumber")
-    if kind.endswith("-label"):
-        line = 1
-        value = first.get("label") or value
-    note = str(first.get("note") or first.get("message")).replace(tmp, str(plan.csv_path.parent))
-    if kind == "foreign-key" and first.get("referenceName") in plan.references:
-        note += f" (looked up in {plan.references[first['referenceName']]})"
-    raise DataError(plan.csv_path, f"{kind}: {note}{more}", line=line, field=field_name,
-                    value=value)
+    problems = [_problem(error, plan, tmp) for error in errors]
+    line, field_name, value, what = problems[0]
+    others = []
+    for other_line, other_field, other_value, other_what in problems[1:MAX_LISTED]:
+        where = [f"line {other_line}"] if other_line is not None else []
+        where += [f"field '{other_field}'"] if other_field else []
+        where += [f"value {other_value!r}"] if other_value is not None else []
+        others.append(f"  {': '.join([*where, other_what])}")
+    if len(problems) > MAX_LISTED:
+        others.append(f"  ... and {len(problems) - MAX_LISTED} more in this file")
+    listed = ("\n" + f"{len(problems) - 1} more problem(s) in this file:\n"
+              + "\n".join(others)) if others else ""
+    raise DataError(plan.csv_path, what + listed, line=line, field=field_name, value=value)
