@@ -79,6 +79,7 @@ SECTIONS = (
     Section("Medicines", categories=("medication", "topical")),
     Section("Infusions and apheresis", categories=("infusion", "apheresis")),
     Section("Rehabilitation", categories=("rehabilitation",)),
+    Section("Psychological care and self-management", categories=("psychological",)),
     Section("Injections", categories=("injection",)),
     Section("Devices and chambers",
             categories=("external device", "implanted device", "chamber")),

@@ -100,7 +100,8 @@ def test_notebooks_are_grouped_by_the_category_of_their_treatments() -> None:
                 "rehabilitation": "Rehabilitation", "injection": "Injections",
                 "external device": "Devices and chambers",
                 "implanted device": "Devices and chambers", "chamber": "Devices and chambers",
-                "medication": "Medicines", "topical": "Medicines"}
+                "medication": "Medicines", "topical": "Medicines",
+                "psychological": "Psychological care and self-management"}
     for row in treatments:
         if row["notebook"] and not row["parent"]:
             assert section_of[Path(row["notebook"]).stem] == expected[row["category"]], row["id"]

@@ -33,8 +33,9 @@ HTML_DIR = ROOT / "_build" / "html"
 PDF_DIR = ROOT / "_build" / "handouts"
 SCREENSHOT_DIR = ROOT / "_build" / "screenshots"
 SUMMARY = "all-treatments"
-#: A treatment's handout is one sheet; the summary of every treatment may take this many.
-SUMMARY_MAX_PAGES = 3
+#: A treatment's handout is one sheet; the summary of every treatment is a table that grows
+#: with the data, so its budget is in rows: at least this many treatments to a printed page.
+SUMMARY_ROWS_PER_PAGE = 12
 NOTICE = "Educational material, not medical advice."
 #: Text that must never reach paper: placeholders, missing-value markers, MyST or Markdown
 #: that was not rendered, escapes that leaked.
@@ -58,6 +59,11 @@ def _keys() -> re.Pattern[str]:
 @cache
 def _handouts():
     return {h.treatment_id: h for h in make_handouts(load_all())}
+
+
+def _summary_max_pages() -> int:
+    """The summary's page budget: every treatment at SUMMARY_ROWS_PER_PAGE rows a page."""
+    return -(-len(_treatments()) // SUMMARY_ROWS_PER_PAGE)
 
 
 def _treatments() -> list[dict]:
@@ -121,7 +127,7 @@ def test_treatment_handout_is_one_page_with_name_certainty_and_notice(treatment_
 
 def test_summary_lists_every_treatment_within_its_page_limit() -> None:
     pages, text, _ = _pdf(SUMMARY)
-    assert 1 <= pages <= SUMMARY_MAX_PAGES
+    assert 1 <= pages <= _summary_max_pages()
     missing = [t["name"] for t in _treatments() if _words(t["name"]) not in text]
     assert not missing, f"treatments missing from the summary: {missing}"
     assert NOTICE in text and "Every treatment at a glance" in text
@@ -164,7 +170,7 @@ def test_handouts_fit_one_letter_page_too(new_page, book_url: str, tmp_path: Pat
     summary = script.print_handout(page, book_url, SUMMARY, tmp_path / "summary.pdf", "Letter")
     page.close()
     assert not over, f"handouts longer than one Letter page: {over}"
-    assert len(PdfReader(summary).pages) <= SUMMARY_MAX_PAGES
+    assert len(PdfReader(summary).pages) <= _summary_max_pages()
     assert not external
 
 

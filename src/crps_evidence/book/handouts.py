@@ -74,6 +74,8 @@ CATEGORY_QUESTIONS = {
                         "if the device has to be adjusted, replaced or removed?",
     "chamber": "How many sessions would it take, and is it safe with my ears, lungs and "
                "other conditions?",
+    "psychological": "Who would provide this, how many sessions or weeks would it take, and "
+                     "how would it fit with my other treatment?",
 }
 
 ACCESS_QUESTIONS = {

@@ -188,6 +188,7 @@ CATEGORY_WORDS = {
     "external device": "a device used on the skin",
     "implanted device": "a device implanted in the body",
     "chamber": "breathing oxygen in a pressure chamber",
+    "psychological": "talking therapy, education or a team pain programme",
 }
 
 

@@ -45,6 +45,7 @@ _CATEGORY_STYLE: dict[str, tuple[str, str]] = {
     "injection": ("P", "#D55E00"),
     "implanted device": ("*", "#000000"),
     "medication": ("p", "#FFFFFF"),
+    "psychological": ("<", "#999999"),
 }
 _EXTRA_MARKERS = ("X", "p", "<", ">", "8", "d")
 

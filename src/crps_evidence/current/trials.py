@@ -71,6 +71,25 @@ INTERVENTION_TERMS: dict[str, tuple[str, ...]] = {
     "graded-motor-imagery": ("graded motor imagery", "motor imagery"),
     "mirror-therapy": ("mirror therapy", "mirror visual feedback"),
     "pain-exposure-pt": ("pain exposure physical therapy", "pain exposure"),
+    "psychological-therapy": (
+        "cognitive behavioral therapy",
+        "psychotherapy",
+        "psychological intervention",
+        "acceptance and commitment therapy",
+        "mindfulness",
+    ),
+    "pain-education": (
+        "pain education",
+        "pain neuroscience education",
+        "patient education",
+        "self-management",
+    ),
+    "interdisciplinary-programme": (
+        "interdisciplinary",
+        "multidisciplinary",
+        "pain management program",
+        "pain rehabilitation",
+    ),
     "tens": ("transcutaneous electrical nerve stimulation", "TENS"),
     "sympathetic-block": (
         "sympathetic block",
