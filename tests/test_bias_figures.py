@@ -99,9 +99,9 @@ def test_page_sentence_counts_the_trials_of_the_data():
     trials = evidence.studies[evidence.studies["treatment_id"].isin(ids)
                               & evidence.studies["design"].isin(["parallel RCT",
                                                                  "crossover RCT"])]
-    assert sentence.startswith(f"Of the {len(trials)} randomised trials")
+    assert sentence.startswith(f"Overall risk of bias of the {len(trials)} randomised trials")
     overall = evidence.risk_of_bias[(evidence.risk_of_bias["domain"] == "overall")
                                     & evidence.risk_of_bias["study_id"].isin(trials["id"])]
     high = int((overall["judgement"] == "high").sum())
-    assert (f"{high} trial{'s' if high > 1 else ''}" if high else "no trial") \
-        + " at high risk of bias" in sentence
+    low = int((overall["judgement"] == "low").sum())
+    assert f"high in {high or 'none'}" in sentence and f"low in {low or 'none'}" in sentence

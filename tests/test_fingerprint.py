@@ -14,7 +14,8 @@ from crps_evidence.evidence.fingerprint import (
 
 
 def notebook(path: Path, fingerprint: str | None) -> Path:
-    metadata = {"crps_evidence": {"data": fingerprint}} if fingerprint else {}
+    # as IPython stores a display object's metadata: under its MIME type
+    metadata = {"text/markdown": {"crps_evidence": {"data": fingerprint}}} if fingerprint else {}
     cell = {"cell_type": "code", "source": "nb.notice()", "metadata": {}, "execution_count": 1,
             "outputs": [{"output_type": "display_data", "metadata": metadata,
                          "data": {"text/markdown": "> notice"}}]}

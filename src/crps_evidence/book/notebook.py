@@ -396,17 +396,14 @@ def risk_of_bias(treatment_id: str | list[str]) -> Image | Markdown:
                         "is no trial to judge for risk of bias.")
     overall = table.loc[table["domain"] == "overall", "judgement"].value_counts()
     size = int(trials["n_randomized"].fillna(0).sum())
-    parts = [f"{plural(int(overall.get(level, 0)), 'trial')} {words}"
-             for level, words in (("high", "at high risk of bias"),
-                                  ("some concerns", "with some concerns"),
-                                  ("unclear", "at unclear risk"),
-                                  ("no information", "that could not be judged"),
-                                  ("low", "at low risk of bias"))
-             if overall.get(level, 0) or level in ("high", "low")]
-    display(Markdown(
-        f"Of the {plural(len(trials), 'randomised trial')} ({plural(size, 'participant')}), "
-        f"{', '.join(parts[:-1])} and {parts[-1]}, overall."
-        .replace(" 0 trials", " no trial").replace("(0 participants)", "(size not known)")))
+    counts = [f"{words} in {_count_word(int(overall.get(level, 0)))}"
+              for level, words in (("high", "high"), ("some concerns", "some concerns"),
+                                   ("unclear", "unclear"),
+                                   ("no information", "not possible to judge"), ("low", "low"))
+              if overall.get(level, 0) or level in ("high", "low")]
+    people = f"{plural(size, 'participant')}" if size else "size not known"
+    display(Markdown(f"Overall risk of bias of the {plural(len(trials), 'randomised trial')} "
+                     f"({people}): {', '.join(counts)}."))
     labels = study_labels(evidence)
     participants = dict(zip(trials["id"], trials["n_randomized"].astype("Float64")
                             .fillna(0).astype(float), strict=True))
@@ -415,6 +412,10 @@ def risk_of_bias(treatment_id: str | list[str]) -> Image | Markdown:
     for image in images[:-1]:
         display(image)
     return images[-1]
+
+
+def _count_word(count: int) -> str:
+    return "none" if count == 0 else str(count)
 
 
 def risk_of_bias_table(treatment_id: str | list[str]) -> ReaderTable:

@@ -42,9 +42,12 @@ def recorded_fingerprint(notebook: str | Path) -> str | None:
     cells = json.loads(Path(notebook).read_text(encoding="utf-8")).get("cells", [])
     for cell in cells:
         for output in cell.get("outputs", []):
-            found = output.get("metadata", {}).get(KEY, {}).get("data")
-            if found:
-                return str(found)
+            metadata = output.get("metadata", {})
+            # IPython files a display object's metadata under its MIME type
+            for place in (metadata, *metadata.values()):
+                found = place.get(KEY, {}).get("data") if isinstance(place, dict) else None
+                if found:
+                    return str(found)
     return None
 
 
