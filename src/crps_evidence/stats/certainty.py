@@ -16,11 +16,13 @@ import warnings
 import pandas as pd
 
 from ..errors import AnalysisError
+from ..evidence.references import short_citation
 from ..evidence.tables import Evidence
 from . import grade
 from .synthesis import effect_sizes
 
-__all__ = ["NO_STUDIES", "OURS", "assess", "check_certainty", "fill_rows", "headline"]
+__all__ = ["NO_STUDIES", "OURS", "assess", "check_certainty", "fill_rows", "headline",
+           "rob_rule", "shared_reasons"]
 
 OURS = "this collection"
 #: Shown for a treatment without any study: a state, not a GRADE level.
@@ -60,6 +62,43 @@ def _single_effect(evidence: Evidence, study_id: str, domain: str
     return None
 
 
+def _label(evidence: Evidence, bibkey: str) -> str:
+    """"Goebel 2017" style: first author and year, as the reasons name trials."""
+    entry = evidence.references.get(bibkey)
+    return bibkey if entry is None else short_citation(entry).replace(" et al.", "")
+
+
+def _size(study: pd.Series) -> int | None:
+    for column in ("n_randomized", "n_enrolled"):
+        if not pd.isna(study[column]):
+            return int(study[column])
+    return None
+
+
+def rob_rule(evidence: Evidence, studies: pd.DataFrame) -> grade.Judgement:
+    """:func:`grade.risk_of_bias` for the studies of a rating, from ``risk_of_bias.csv``.
+
+    Only RoB 2 judgements by this collection or a review are read; a randomised trial without
+    an overall judgement counts as *no information*.
+    """
+    from ..evidence.risk_of_bias import DOMAINS as ROB_DOMAINS
+
+    table = evidence.risk_of_bias
+    trials, others = [], []
+    for study in studies.itertuples(index=False):
+        label = _label(evidence, str(study.bibkey))
+        if study.design not in grade.RANDOMISED or study.design == "RCT follow-up":
+            others.append(f"{label}, {study.design}")
+            continue
+        rows = table[(table["study_id"] == study.id) & (table["tool"] == "RoB 2")]
+        judged = dict(zip(rows["domain"], rows["judgement"], strict=True))
+        concerns = tuple((d, judged[d]) for d in ROB_DOMAINS["RoB 2"][:-1]
+                         if d in judged and judged[d] != "low")
+        trials.append(grade.TrialRisk(label, _size(pd.Series(study._asdict())),
+                                      judged.get("overall", "no information"), concerns))
+    return grade.risk_of_bias(trials, others)
+
+
 def assess(evidence: Evidence, row: pd.Series) -> dict[str, object]:
     """The mechanical part of our GRADE assessment for one ``certainty.csv`` row.
 
@@ -67,14 +106,19 @@ def assess(evidence: Evidence, row: pd.Series) -> dict[str, object]:
     -------
     dict
         ``start`` ("high" or "low"), ``participants`` and a
-        :class:`~crps_evidence.stats.grade.Judgement` for ``inconsistency``,
-        ``indirectness`` (the rule's floor) and ``imprecision``.
+        :class:`~crps_evidence.stats.grade.Judgement` for ``risk_of_bias`` (the rule on
+        ``risk_of_bias.csv``), ``inconsistency``, ``indirectness`` (the rule's floor) and
+        ``imprecision``. Reasons name the studies they rest on, with their numbers.
     """
     studies = _studies(evidence, row)
     if studies.empty:
         raise AnalysisError(f"certainty row {row['treatment_id']}/{row['domain']} names no study")
     participants = int(studies["n_randomized"].fillna(studies["n_enrolled"]).fillna(0).sum())
     results = list(studies["primary_result"])
+    labels = [_label(evidence, str(k)) for k in studies["bibkey"]]
+    unknown = [lab for lab, (_, st) in zip(labels, studies.iterrows(), strict=True)
+               if _size(st) is None]
+    who = ", ".join(labels) + (f"; size not known for {', '.join(unknown)}" if unknown else "")
     ci, measure, risk, i2 = None, "SMD", None, None
     if not pd.isna(row.get("analysis_id")):
         from .analyses import run_analysis
@@ -92,23 +136,35 @@ def assess(evidence: Evidence, row: pd.Series) -> dict[str, object]:
         found = _single_effect(evidence, str(studies["id"].iloc[0]), str(row["domain"]))
         if found is not None:
             ci, measure, risk = found
-    if ci is None and row["domain"] in {"incidence", "responders"}:
+    assumed = False
+    binary = row["domain"] in grade.BINARY_DOMAINS
+    if ci is None and binary:
         control = evidence.outcomes[evidence.outcomes["study_id"].isin(studies["id"])
                                     & (evidence.outcomes["domain"] == row["domain"])
                                     & (evidence.outcomes["role"] == "control")
                                     & evidence.outcomes["events"].notna()]
         control = control.drop_duplicates("study_id")
-        if len(control):  # the OIS of a binary outcome needs the control group's risk
-            measure = "logRR"
+        measure = "logRR"  # the OIS of a binary outcome needs the control group's risk
+        if len(control):
             risk = float(control["events"].sum()) / float(control["n"].sum())
+        else:
+            risk, assumed = grade.ASSUMED_CONTROL_RISK, True
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        judged_precision = grade.imprecision(participants, ci, measure=measure,
-                                             results=results, control_risk=risk)
+        judged_precision = grade.imprecision(
+            participants, ci, measure=measure, results=results, control_risk=risk,
+            increase=row["domain"] in grade.INCREASE_DOMAINS, who=who)
+    if assumed:
+        judged_precision = grade.Judgement(judged_precision.judgement, judged_precision.reason
+                                           .replace("from a control risk of", "from an assumed "
+                                                    "control risk of")
+                                           + " (the control risk is our assumption: no "
+                                           "control-arm counts are held)")
     return {
         "start": grade.start_level(studies["design"]),
         "participants": participants,
-        "inconsistency": grade.inconsistency(results, i2),
+        "risk_of_bias": rob_rule(evidence, studies),
+        "inconsistency": grade.inconsistency(results, i2, labels),
         "indirectness": grade.indirectness(str(row["comparison_type"])),
         "imprecision": judged_precision,
     }
@@ -118,15 +174,21 @@ def fill_rows(evidence: Evidence, rows: list[dict[str, str]]) -> list[dict[str, 
     """Our rows of ``certainty.csv`` with the mechanical columns and the level recomputed.
 
     ``rows`` are the table's rows as strings (``csv.DictReader``), in the order of
-    ``evidence.certainty``. Judgements (risk of bias, publication bias, indirectness above the
-    rule's floor) are kept; inconsistency and imprecision with their reasons, indirectness
-    below the floor, and ``certainty`` are replaced. Published rows are returned unchanged.
+    ``evidence.certainty``. Judgements (publication bias, indirectness above the rule's floor,
+    and a risk of bias whose reason says it :data:`~crps_evidence.stats.grade.DEPARTS`) are
+    kept; risk of bias (from ``risk_of_bias.csv``), inconsistency and imprecision with their
+    reasons, indirectness below the floor, and ``certainty`` are replaced. Published rows are
+    returned unchanged.
     """
     out = []
     for row, (_, loaded) in zip(rows, evidence.certainty.iterrows(), strict=True):
         row = dict(row)
         if row["rated_by"] == OURS:
             computed = assess(evidence, loaded)
+            if grade.DEPARTS not in (row.get("risk_of_bias_reason") or ""):
+                rule = computed["risk_of_bias"]
+                row["risk_of_bias"] = rule.judgement  # type: ignore[union-attr]
+                row["risk_of_bias_reason"] = "by the rule: " + rule.reason  # type: ignore[union-attr]
             for domain in ("inconsistency", "imprecision"):
                 judged = computed[domain]
                 row[domain] = judged.judgement  # type: ignore[union-attr]
@@ -155,7 +217,10 @@ def check_certainty(evidence: Evidence) -> list[str]:
 
     Checks: every treatment with a study has exactly one ``main`` row; published ratings name
     a bibliography entry and the page read; our own rows have all five domains with reasons,
-    mechanical domains that match :func:`assess`, and the level that :func:`grade.level` gives.
+    mechanical domains that match :func:`assess`, a risk of bias that follows the rule on
+    ``risk_of_bias.csv`` unless its reason says why it departs from it, and the level that
+    :func:`grade.level` gives; no two of our rows resting on different studies share a reason
+    in a domain (a reason that fits every row cannot be audited).
     """
     table, problems = evidence.certainty, []
     bib = evidence.references
@@ -188,6 +253,13 @@ def check_certainty(evidence: Evidence) -> list[str]:
         except AnalysisError as exc:
             problems.append(f"{where}: {exc}")
             continue
+        rule = computed["risk_of_bias"]
+        if (judged["risk_of_bias"].judgement != rule.judgement  # type: ignore[union-attr]
+                and grade.DEPARTS not in judged["risk_of_bias"].reason):  # type: ignore[union-attr]
+            problems.append(f"{where}: field 'risk_of_bias': recorded "
+                            f"{judged['risk_of_bias'].judgement!r} but the rule on "  # type: ignore[union-attr]
+                            f"risk_of_bias.csv gives {rule.judgement!r} ({rule.reason}); "  # type: ignore[union-attr]
+                            f"say why in the reason ('{grade.DEPARTS}: ...') or follow it")
         for domain in ("inconsistency", "imprecision"):
             want = computed[domain].judgement  # type: ignore[union-attr]
             if judged[domain].judgement != want:  # type: ignore[union-attr]
@@ -202,6 +274,37 @@ def check_certainty(evidence: Evidence) -> list[str]:
         if row["certainty"] != expected:
             problems.append(f"{where}: field 'certainty': {row['certainty']!r} but the start "
                             f"({computed['start']}) and the five domains give {expected!r}")
+    problems.extend(shared_reasons(table))
+    return problems
+
+
+def shared_reasons(table: pd.DataFrame) -> list[str]:
+    """Our rows that rest on different studies but give the same reason in a domain.
+
+    Examples
+    --------
+    >>> rows = pd.DataFrame({"rated_by": [OURS, OURS], "studies": ["a", "b"],
+    ...                      "indirectness_reason": ["same words", "Same words."]})
+    >>> [p.split(":")[0] for p in shared_reasons(rows)]
+    ['certainty.csv, lines 2 and 3']
+    """
+    problems = []
+    for domain in grade.DOMAINS:
+        column = f"{domain}_reason"
+        if column not in table:
+            continue
+        seen: dict[str, tuple[int, frozenset[str]]] = {}
+        for line, row in zip(range(2, len(table) + 2), (r for _, r in table.iterrows()),
+                             strict=True):
+            if row["rated_by"] != OURS or pd.isna(row[column]):
+                continue
+            text = " ".join(str(row[column]).lower().split()).rstrip(".")
+            studies = frozenset(str(row["studies"]).split())
+            if text in seen and seen[text][1] != studies:
+                problems.append(f"certainty.csv, lines {seen[text][0]} and {line}: field "
+                                f"{column!r}: the same reason stands for ratings resting on "
+                                f"different studies: {text[:80]!r}; write what each rests on")
+            seen.setdefault(text, (line, studies))
     return problems
 
 
