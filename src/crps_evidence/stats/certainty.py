@@ -6,7 +6,19 @@ domains (start, inconsistency, indirectness, imprecision) must agree with the ru
 :mod:`crps_evidence.stats.grade` applied to the studies the row names, and the level must follow
 from the five judgements. :func:`check_certainty` reports every disagreement, so a rating of
 ours cannot drift from its evidence. :func:`headline` gives the one rating a reader meets first
-for each treatment: a published rating where one was read, else ours, else *no studies found*.
+for each treatment, by one rule (:func:`lead_row`):
+
+    **The headline rating is the most recent published rating read for the treatment on the
+    same outcome domain as our own main rating of it, provided the review is at least as
+    recent as every study our rating rests on (a review published before a trial cannot have
+    weighed it); otherwise our own rating.** A review whose year is not known to us cannot be
+    shown to be recent enough, so it does not lead; studies whose year is not known are left
+    out of the comparison (if none has a known year, ours leads). Without our own rating, the
+    most recent published rating leads.
+
+The other rating stays in the detail, with why the two differ. ``certainty.csv``'s ``main``
+column records the rule's choice and :func:`check_certainty` reports a ``main`` flag that
+disagrees with it.
 """
 
 from __future__ import annotations
@@ -22,7 +34,7 @@ from . import grade
 from .synthesis import effect_sizes
 
 __all__ = ["NO_STUDIES", "OURS", "assess", "check_certainty", "fill_rows", "headline",
-           "rob_rule", "shared_reasons"]
+           "headline_rating", "lead_row", "rob_rule", "shared_reasons"]
 
 OURS = "this collection"
 #: Shown for a treatment without any study: a state, not a GRADE level.
@@ -230,6 +242,12 @@ def check_certainty(evidence: Evidence) -> list[str]:
         if mains.get(treatment, 0) != 1:
             problems.append(f"certainty.csv: treatment {treatment!r} has studies and needs "
                             f"exactly one main row (has {mains.get(treatment, 0)})")
+            continue
+        lead = lead_row(evidence, treatment)
+        if lead is not None and not bool(lead["main"]):
+            problems.append(f"certainty.csv: treatment {treatment!r}: field 'main': the "
+                            f"headline rule chooses the rating by {lead['rated_by']!r} "
+                            f"({lead['domain']}); move main=true to that row")
     for line, row in zip(range(2, len(table) + 2), (r for _, r in table.iterrows()),
                          strict=True):
         where = f"certainty.csv, line {line}"
@@ -308,6 +326,98 @@ def shared_reasons(table: pd.DataFrame) -> list[str]:
     return problems
 
 
+def _year(evidence: Evidence, bibkey: str) -> int | None:
+    entry = evidence.references.get(bibkey)
+    year = entry.year if entry is not None else ""
+    return int(year) if str(year).isdigit() else None
+
+
+def lead_row(evidence: Evidence, treatment_id: str) -> pd.Series | None:
+    """The ``certainty.csv`` row that leads for a treatment by the one rule (module docstring).
+
+    ``None`` when the treatment has no rating at all.
+    """
+    table = evidence.certainty
+    rows = table[table["treatment_id"] == treatment_id]
+    if rows.empty:
+        return None
+    ours = rows[rows["rated_by"] == OURS]
+    own = None
+    if len(ours):
+        flagged = ours[ours["main"].fillna(False).astype(bool)]
+        pain = ours[ours["domain"] == "pain"]
+        own = (flagged if len(flagged) else pain if len(pain) else ours).iloc[0]
+    published = rows[rows["rated_by"] != OURS]
+    if own is not None:
+        published = published[published["domain"] == own["domain"]]
+        ids = str(own["studies"]).split() if not pd.isna(own["studies"]) else []
+        studies = evidence.studies.set_index("id")
+        years = [_year(evidence, str(studies.loc[i, "bibkey"])) for i in ids
+                 if i in studies.index]
+        known = [y for y in years if y is not None]
+        newest = max(known) if known else None
+    candidates = [(y, i) for i, key in enumerate(published["rated_by"])
+                  if (y := _year(evidence, str(key))) is not None]
+    if own is not None:
+        if newest is None:
+            return own
+        candidates = [(y, i) for y, i in candidates if y >= newest]
+    if not candidates:
+        return own if own is not None else rows.iloc[0]
+    year, index = max(candidates, key=lambda c: (c[0], -c[1]))
+    return published.iloc[index]
+
+
+def headline_rating(evidence: Evidence, treatment_id: str) -> dict[str, object]:
+    """The headline rating of one treatment by the one rule, with the other beside it.
+
+    Returns
+    -------
+    dict
+        ``certainty`` (a GRADE level or :data:`NO_STUDIES`), ``rated_by``, ``published``,
+        ``comparison``, ``outcome``, ``domain``, ``ours`` (our level when a published rating
+        leads), ``other`` (the published level and its bibkey when ours leads, else ""),
+        ``why_differ`` and ``note``.
+
+    Examples
+    --------
+    >>> from crps_evidence import load_all
+    >>> headline_rating(load_all(), "pregabalin")["certainty"]
+    'no studies found'
+    """
+    lead = lead_row(evidence, treatment_id)
+    if lead is None:
+        return {"treatment_id": treatment_id, "certainty": NO_STUDIES, "rated_by": "",
+                "published": False, "comparison": "", "outcome": "", "domain": "", "ours": "",
+                "other": "", "why_differ": "", "note": ""}
+    table = evidence.certainty
+    rows = table[table["treatment_id"] == treatment_id]
+    published = lead["rated_by"] != OURS
+    ours_rows = rows[rows["rated_by"] == OURS]
+    same = ours_rows[ours_rows["domain"] == lead["domain"]]
+    ours_rows = same if len(same) else ours_rows
+    ours = ours_rows["certainty"].iloc[0] if published and len(ours_rows) else ""
+    others = rows[(rows["rated_by"] != OURS) & (rows["domain"] == lead["domain"])]
+    other = ""
+    if not published and len(others):
+        first = others.iloc[0]
+        other = f"{first['certainty']} ({first['rated_by']})"
+    note = "" if pd.isna(lead["note"]) else str(lead["note"])
+    why = ""
+    if published and ours and ours != lead["certainty"]:
+        why = (f"ours ({ours}) rests on the trials held in this collection, rated by the written "
+               "rules of crps_evidence.stats.grade (risk of bias from risk_of_bias.csv); the "
+               "review rated the trials it included, which may differ")
+    elif not published and other and not other.startswith(str(lead["certainty"]) + " "):
+        why = ("the published rating is older than a study our rating rests on, or its year "
+               "is not known to us, so ours leads")
+    return {"treatment_id": treatment_id, "certainty": lead["certainty"],
+            "rated_by": lead["rated_by"], "published": published,
+            "comparison": lead["comparison"], "outcome": lead["outcome"],
+            "domain": lead["domain"], "ours": ours, "other": other, "why_differ": why,
+            "note": note}
+
+
 def headline(evidence: Evidence) -> pd.DataFrame:
     """The rating a reader meets first for every treatment, in ``treatments.csv`` order.
 
@@ -319,6 +429,8 @@ def headline(evidence: Evidence) -> pd.DataFrame:
         ``comparison``, ``outcome``, ``ours`` (our own level for the treatment, preferring the
         same outcome domain, when a published rating leads) and ``note``.
 
+    One row per treatment of :func:`headline_rating` (the one rule).
+
     Examples
     --------
     >>> from crps_evidence import load_all
@@ -326,29 +438,10 @@ def headline(evidence: Evidence) -> pd.DataFrame:
     >>> set(h["certainty"]) <= {"high", "moderate", "low", "very low", NO_STUDIES}
     True
     """
-    table = evidence.certainty
-    mains = table[table["main"].fillna(False).astype(bool)]
+    keys = ("treatment_id", "certainty", "rated_by", "published", "comparison", "outcome",
+            "ours", "note")
     records = []
     for treatment in evidence.treatments["id"]:
-        rows = table[table["treatment_id"] == treatment]
-        main = mains[mains["treatment_id"] == treatment]
-        if main.empty:
-            records.append({"treatment_id": treatment, "certainty": NO_STUDIES, "rated_by": "",
-                            "published": False, "comparison": "", "outcome": "", "ours": "",
-                            "note": ""})
-            continue
-        lead = main.iloc[0]
-        ours = rows[rows["rated_by"] == OURS]
-        same = ours[ours["domain"] == lead["domain"]]
-        ours = same if len(same) else ours
-        records.append({
-            "treatment_id": treatment,
-            "certainty": lead["certainty"],
-            "rated_by": lead["rated_by"],
-            "published": lead["rated_by"] != OURS,
-            "comparison": lead["comparison"],
-            "outcome": lead["outcome"],
-            "ours": ours["certainty"].iloc[0] if lead["rated_by"] != OURS and len(ours) else "",
-            "note": "" if pd.isna(lead["note"]) else lead["note"],
-        })
+        rating = headline_rating(evidence, treatment)
+        records.append({k: rating[k] for k in keys})
     return pd.DataFrame(records)
