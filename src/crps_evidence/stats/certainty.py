@@ -13,8 +13,10 @@ for each treatment, by one rule (:func:`lead_row`):
     recent as every study our rating rests on (a review published before a trial cannot have
     weighed it); otherwise our own rating.** A review whose year is not known to us cannot be
     shown to be recent enough, so it does not lead; studies whose year is not known are left
-    out of the comparison (if none has a known year, ours leads). Without our own rating, the
-    most recent published rating leads.
+    out of the comparison (if none has a known year, ours leads). A published rating whose
+    note says why it cannot lead, with the words "our own rating leads" (read only in a
+    translation, a range for a whole review, not CRPS trials), never leads. Without our own
+    rating, the most recent published rating leads.
 
 The other rating stays in the detail, with why the two differ. ``certainty.csv``'s ``main``
 column records the rule's choice and :func:`check_certainty` reports a ``main`` flag that
@@ -33,10 +35,12 @@ from ..evidence.tables import Evidence
 from . import grade
 from .synthesis import effect_sizes
 
-__all__ = ["NO_STUDIES", "OURS", "assess", "check_certainty", "fill_rows", "headline",
-           "headline_rating", "lead_row", "rob_rule", "shared_reasons"]
+__all__ = ["NO_STUDIES", "OURS", "OWN_LEADS", "assess", "check_certainty", "fill_rows", "headline",
+           "headline_rating", "lead_for", "lead_row", "rob_rule", "shared_reasons"]
 
 OURS = "this collection"
+#: Words in a published rating's note that keep it from leading (the note says why).
+OWN_LEADS = "our own rating leads"
 #: Shown for a treatment without any study: a state, not a GRADE level.
 NO_STUDIES = "no studies found"
 _CONTROLLED = {"favours_treatment", "no_difference", "favours_control"}
@@ -332,6 +336,29 @@ def _year(evidence: Evidence, bibkey: str) -> int | None:
     return int(year) if str(year).isdigit() else None
 
 
+def _lead(evidence: Evidence, own: pd.Series | None, published: pd.DataFrame
+          ) -> pd.Series | None:
+    """The rule between our rating ``own`` and published ratings of the same domain."""
+    published = published[~published["note"].fillna("").str.contains(OWN_LEADS, regex=False)]
+    newest = None
+    if own is not None:
+        ids = str(own["studies"]).split() if not pd.isna(own["studies"]) else []
+        studies = evidence.studies.set_index("id")
+        known = [y for i in ids if i in studies.index
+                 if (y := _year(evidence, str(studies.loc[i, "bibkey"]))) is not None]
+        newest = max(known) if known else None
+    candidates = [(y, i) for i, key in enumerate(published["rated_by"])
+                  if (y := _year(evidence, str(key))) is not None]
+    if own is not None:
+        if newest is None:
+            return own
+        candidates = [(y, i) for y, i in candidates if y >= newest]
+    if not candidates:
+        return own if own is not None else (published.iloc[0] if len(published) else None)
+    _, index = max(candidates, key=lambda c: (c[0], -c[1]))
+    return published.iloc[index]
+
+
 def lead_row(evidence: Evidence, treatment_id: str) -> pd.Series | None:
     """The ``certainty.csv`` row that leads for a treatment by the one rule (module docstring).
 
@@ -350,22 +377,49 @@ def lead_row(evidence: Evidence, treatment_id: str) -> pd.Series | None:
     published = rows[rows["rated_by"] != OURS]
     if own is not None:
         published = published[published["domain"] == own["domain"]]
-        ids = str(own["studies"]).split() if not pd.isna(own["studies"]) else []
-        studies = evidence.studies.set_index("id")
-        years = [_year(evidence, str(studies.loc[i, "bibkey"])) for i in ids
-                 if i in studies.index]
-        known = [y for y in years if y is not None]
-        newest = max(known) if known else None
-    candidates = [(y, i) for i, key in enumerate(published["rated_by"])
-                  if (y := _year(evidence, str(key))) is not None]
-    if own is not None:
-        if newest is None:
-            return own
-        candidates = [(y, i) for y, i in candidates if y >= newest]
-    if not candidates:
-        return own if own is not None else rows.iloc[0]
-    year, index = max(candidates, key=lambda c: (c[0], -c[1]))
-    return published.iloc[index]
+    return _lead(evidence, own, published)
+
+
+def lead_for(evidence: Evidence, treatment_id: str, domain: str,
+             rating: pd.Series | None = None) -> dict[str, object]:
+    """The rule applied to one treatment and outcome domain (a summary-of-findings row).
+
+    ``rating`` is the row the finding rests on (ours, or a published one). Returns
+    ``certainty`` (or :data:`NO_STUDIES` without any rating), ``rated_by``, ``other`` (the
+    other rating, "level (who)") and ``why_differ``.
+    """
+    table = evidence.certainty
+    rows = table[(table["treatment_id"] == treatment_id) & (table["domain"] == domain)]
+    ours = rows[rows["rated_by"] == OURS]
+    own = (rating if rating is not None and rating["rated_by"] == OURS
+           else ours.iloc[0] if len(ours) else None)
+    published = rows[rows["rated_by"] != OURS]
+    lead = _lead(evidence, own, published)
+    if lead is None:
+        return {"certainty": NO_STUDIES, "rated_by": "", "other": "", "why_differ": ""}
+    if lead["rated_by"] == OURS:
+        others = published
+        why = ("the published rating is older than a study our rating rests on, or its year "
+               "is not known to us, so ours leads")
+    else:
+        others = ours
+        why = ("ours rests on the trials held in this collection, rated by the written rules "
+               "of crps_evidence.stats.grade (risk of bias from risk_of_bias.csv); the review "
+               "rated the trials it included, with its own judgements")
+    other = ""
+    if len(others):
+        first = others.iloc[0]
+        who = "ours" if first["rated_by"] == OURS else str(first["rated_by"])
+        other = f"{first['certainty']} ({who})"
+        note = "" if pd.isna(first["note"]) else str(first["note"])
+        if first["certainty"] == lead["certainty"]:
+            why = "both ratings give the same level"
+        elif OWN_LEADS in note:
+            why = f"the published rating's note says why ours leads: {note}"
+    else:
+        why = ""
+    return {"certainty": lead["certainty"], "rated_by": lead["rated_by"], "other": other,
+            "why_differ": why}
 
 
 def headline_rating(evidence: Evidence, treatment_id: str) -> dict[str, object]:
