@@ -65,7 +65,8 @@ def _single_effect(evidence: Evidence, study_id: str, domain: str
     rows = rows[rows["timepoint"] == rows["timepoint"].iloc[0]]
     binary = domain in {"incidence", "responders"}
     for measure in (("RR",) if binary else ("SMD", "MD")):
-        table = effect_sizes(rows, measure)
+        table = effect_sizes(rows, measure, designs=dict(zip(
+            evidence.studies["id"], evidence.studies["design"], strict=True)))
         if not table.empty:
             first = table.iloc[0]
             risk = None

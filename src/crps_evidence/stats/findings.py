@@ -270,7 +270,8 @@ def _study_effect(evidence: Evidence, study_id: str, domain: str) -> _Effect | N
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             try:
-                table = effect_sizes(rows, measure)
+                table = effect_sizes(rows, measure, designs=dict(zip(
+                    evidence.studies["id"], evidence.studies["design"], strict=True)))
             except AnalysisError:
                 continue
         if not table.empty:
