@@ -443,7 +443,7 @@ def _absolute(evidence: Evidence, effect: _Effect, domain: str, study_ids: list[
                 f"the treatment: {abs(diff):.0f} {'fewer' if diff < 0 else 'more'} per 100")
         if effect.ci_low is not None and effect.ci_high is not None:
             ci = (control * (effect.ci_low - 1), control * (effect.ci_high - 1))
-            text += f" (95% CI {_signed(ci[0])} to {_signed(ci[1])} per 100)"
+            text += f" (95% CI of the difference {_signed(ci[0])} to {_signed(ci[1])} per 100)"
         return control, treated, diff, ci, text
     if effect.measure == "MD":
         rng = _scale_range(effect.scale)

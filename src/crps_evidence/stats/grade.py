@@ -48,7 +48,8 @@ written rules and a test can check the table against them:
   may depart from the rule only when its reason says why, with the words "departs from the
   rule".
 
-Publication bias is a judgement: it is read from ``certainty.csv``, where it has its reason. :func:`level` turns a start and the five judgements into the rating.
+Publication bias is a judgement: it is read from ``certainty.csv``, where it has its reason.
+:func:`level` turns a start and the five judgements into the rating.
 """
 
 from __future__ import annotations
