@@ -517,7 +517,8 @@ def _finding(evidence: Evidence, treatment: str, rating: pd.Series | None,
                             f"; the statement follows the primary results of the {len(own)} "
                             f"studies, which {many[result]}")
     said = statement(certainty, subject, words, effect=direction,
-                     comparison=comparison if comparison.startswith("versus") else "")
+                     comparison=comparison if comparison.startswith("versus")
+                     else f"({comparison})" if "versus" in comparison else "")
     return Finding(
         treatment_id=treatment, treatment=subject, comparison=comparison,
         comparison_type=comparison_type, domain=domain, outcome=outcome,
