@@ -393,8 +393,8 @@ def _choose_effect(evidence: Evidence, rating: pd.Series | None, treatment: str,
             elif result == "not_reported":
                 parts.append(f"{labels[s]}: no comparison reported in what we read")
             else:
-                parts.append(f"{labels[s]}: no figures per group or contrast held "
-                             "(what we read gives the direction of the result only)")
+                parts.append(f"{labels[s]}: outcomes.csv holds no figures per group or "
+                             "between-group contrast (the study row gives its result in words)")
         why = "no size could be read: " + "; ".join(parts)
     return None, why
 
