@@ -586,6 +586,7 @@ def cmd_findings(args: argparse.Namespace) -> int:
     import json
 
     from .errors import AnalysisError
+    from .evidence.references import short_citation
     from .evidence.tables import load_all
     from .stats.findings import findings_table, summary_of_findings
 
@@ -617,7 +618,9 @@ def cmd_findings(args: argparse.Namespace) -> int:
             if not rows:
                 print("no findings: no treatment asked for has studies")
             for r in rows:
-                rated = "ours" if r.certainty_by == "this collection" else r.certainty_by
+                entry = evidence.references.get(r.certainty_by)
+                rated = ("ours" if r.certainty_by == "this collection"
+                         else short_citation(entry) if entry is not None else r.certainty_by)
                 print(f"{r.treatment_id} | {r.domain} | {r.comparison}")
                 print(f"  studies:   {r.studies_text}; counted: {', '.join(r.scope)}")
                 print(f"  effect:    {r.effect_text}")

@@ -387,7 +387,7 @@ def lead_for(evidence: Evidence, treatment_id: str, domain: str,
 
     ``rating`` is the row the finding rests on (ours, or a published one). Returns
     ``certainty`` (or :data:`NO_STUDIES` without any rating), ``rated_by``, ``other`` (the
-    other rating, "level (who)") and ``why_differ``.
+    other rating, "level (who)", the review named by its short citation) and ``why_differ``.
     """
     table = evidence.certainty
     rows = table[(table["treatment_id"] == treatment_id) & (table["domain"] == domain)]
@@ -410,7 +410,9 @@ def lead_for(evidence: Evidence, treatment_id: str, domain: str,
     other = ""
     if len(others):
         first = others.iloc[0]
-        who = "ours" if first["rated_by"] == OURS else str(first["rated_by"])
+        entry = evidence.references.get(str(first["rated_by"]))
+        who = ("ours" if first["rated_by"] == OURS
+               else short_citation(entry) if entry is not None else str(first["rated_by"]))
         other = f"{first['certainty']} ({who})"
         note = "" if pd.isna(first["note"]) else str(first["note"])
         if first["certainty"] == lead["certainty"]:

@@ -325,7 +325,7 @@ def _published_effect(evidence: Evidence, treatment: str, domain: str, bibkey: s
     cite = short_citation(evidence.references[row["bibkey"]])
     return _Effect(measure or "effect", float(row["estimate"]), ci[0], ci[1],
                    str(row["outcome"]), f"published pooled estimate: {cite} "
-                   f"({row['bibkey']}, {row['id']})", (), lower)
+                   f"(published_analyses.csv {row['id']})", (), lower)
 
 
 def _analysis_effect(evidence: Evidence, analysis_id: str) -> _Effect:
