@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Fill the mechanical GRADE columns of our own rows in ``data/certainty.csv``.
 
-For every row rated by ``this collection``, the judgement columns (risk of bias, publication
-bias, and indirectness beyond the rule's floor) are kept as written; inconsistency and
-imprecision, with their reasons, and the resulting ``certainty`` are recomputed by
+For every row rated by ``this collection``, the judgement columns (publication bias,
+indirectness beyond the rule's floor, and a risk of bias whose reason says it "departs from the
+rule") are kept as written; risk of bias (the participant-weighted rule on
+``risk_of_bias.csv``), inconsistency and imprecision, with their reasons naming the studies and
+their numbers, and the resulting ``certainty`` are recomputed by
 :mod:`crps_evidence.stats.grade` from the studies the row names. ``crps-evidence check`` (and the
 tests) fail when the table disagrees with the rules, so run this after changing a judgement or
 a study row. Running it twice changes nothing. ``--check`` writes nothing and exits 1 if the

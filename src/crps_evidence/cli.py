@@ -13,6 +13,9 @@ Subcommands
     Print a treatment's ClinicalTrials.gov snapshot; ``--refresh`` fetches it anew.
 ``analyses [ID ...] [--format json]``
     Every pooled analysis the book shows.
+``findings [TREATMENT ...] [--format table|json|csv]``
+    The summary of findings (:mod:`crps_evidence.stats.findings`): per treatment, comparison
+    and outcome, the studies and participants, the effect, the certainty and what it means.
 ``update [TREATMENT ...] [--report FILE] [--dry-run]``
     Run the recorded searches again (:mod:`crps_evidence.current.update`): new PubMed records go to
     the screening queue, registrations are compared with the snapshots; all or nothing.
@@ -636,6 +639,70 @@ def cmd_analyses(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# --------------------------------------------------------------------------- findings
+
+
+def _quiet_broken_pipe() -> None:
+    """A reader closed our stdout (``| head``): send the rest nowhere, exit quietly."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+
+
+def cmd_findings(args: argparse.Namespace) -> int:
+    """Run ``findings``: the summary of findings, one row per treatment, comparison, outcome."""
+    import dataclasses
+    import json
+
+    from .errors import AnalysisError
+    from .evidence.references import short_citation
+    from .evidence.tables import load_all
+    from .stats.findings import findings_table, summary_of_findings
+
+    evidence = load_all()
+    known = set(evidence.treatments["id"])
+    unknown = sorted(set(args.treatment) - known)
+    if unknown:
+        _err(f"unknown treatment {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        return EXIT_INPUT
+    try:
+        rows = summary_of_findings(evidence)
+    except AnalysisError as exc:
+        _err(f"the summary of findings could not be computed: {exc}")
+        return EXIT_PROBLEMS
+    if args.treatment:
+        rows = [r for r in rows if r.treatment_id in set(args.treatment)]
+    try:
+        if args.format == "json":
+            def plain(value: object) -> object:
+                if isinstance(value, float) and value != value:
+                    return None
+                return value.item() if hasattr(value, "item") else value
+
+            payload = [{**dataclasses.asdict(r), "studies_text": r.studies_text} for r in rows]
+            print(json.dumps(payload, indent=2, ensure_ascii=False, default=plain))
+        elif args.format == "csv":
+            sys.stdout.write(findings_table(rows).to_csv(index=False, lineterminator="\n"))
+        else:
+            if not rows:
+                print("no findings: no treatment asked for has studies")
+            for r in rows:
+                entry = evidence.references.get(r.certainty_by)
+                rated = ("ours" if r.certainty_by == "this collection"
+                         else short_citation(entry) if entry is not None else r.certainty_by)
+                print(f"{r.treatment_id} | {r.domain} | {r.comparison}")
+                print(f"  studies:   {r.studies_text}; counted: {', '.join(r.scope)}")
+                print(f"  effect:    {r.effect_text}")
+                print(f"  absolute:  {r.absolute_text}")
+                other = f"; other rating {r.other_rating}: {r.why_differ}" if r.other_rating \
+                    else ""
+                print(f"  certainty: {r.certainty} ({rated}){other}")
+                print(f"  statement: {r.statement}")
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _quiet_broken_pipe()
+    return EXIT_OK
+
+
 # --------------------------------------------------------------------------- update
 
 
@@ -844,6 +911,22 @@ def build_parser() -> argparse.ArgumentParser:
                         choices=("csv", "json", "metafor", "ris", "csl-json"))
     export.add_argument("folder", metavar="FOLDER", type=Path, help="created if missing")
     export.set_defaults(func=cmd_export)
+
+    findings = sub.add_parser(
+        "findings",
+        help="print the summary of findings: effect, certainty and what it means",
+        description="One row per treatment, comparison and main outcome, computed from the "
+        "tables by crps_evidence.stats.findings (the rules are in its docstring): the "
+        "studies and participants counted and which treatments they belong to, the relative "
+        "effect with its 95% CI and where it comes from (or why no size could be read), the "
+        "anticipated absolute effect, the certainty by the headline rule with the other "
+        "rating, and the GRADE statement (Santesso et al. 2020).",
+    )
+    findings.add_argument("treatment", nargs="*", metavar="TREATMENT",
+                          help="only these treatments (default: all)")
+    findings.add_argument("--format", choices=("table", "json", "csv"), default="table",
+                          help="output format (default: table)")
+    findings.set_defaults(func=cmd_findings)
 
     update = sub.add_parser(
         "update",

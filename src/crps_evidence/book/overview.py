@@ -549,7 +549,7 @@ class SyntheticStudy(NamedTuple):
     outcomes: pd.DataFrame
     bibtex: str
     certainty: pd.DataFrame
-    risk_of_bias: pd.DataFrame
+    risk_of_bias: pd.DataFrame | None = None
 
 
 def synthetic_study(letter: str = "a") -> SyntheticStudy:
@@ -569,7 +569,8 @@ def synthetic_study(letter: str = "a") -> SyntheticStudy:
     SyntheticStudy
         One-row ``treatment`` and ``study`` frames, two ``outcomes`` rows (example arm and
         control, pain on a 0-10 scale) in the column order of the data package, the
-        reference as BibTeX, a certainty row and the trial's risk-of-bias rows (RoB 2).
+        reference as BibTeX, our certainty row and the trial's RoB 2 rows (every domain
+        "no information": nothing was read).
 
     Examples
     --------
@@ -620,16 +621,13 @@ def synthetic_study(letter: str = "a") -> SyntheticStudy:
         "publication_bias": "no concern", "publication_bias_reason": invented,
         "note": "SYNTHETIC EXAMPLE: not a rating of any real treatment.",
     }])
-    risk_of_bias = pd.DataFrame([
-        {"study_id": key, "tool": "RoB 2", "domain": domain, "judgement": judgement,
-         "support": f"{label}: {invented} ({domain}).", "judged_by": "this collection",
-         "source_url": url, "source_part": "abstract"}
-        for domain, judgement in (("randomisation process", "low"),
-                                  ("deviations from intended interventions", "some concerns"),
-                                  ("missing outcome data", "low"),
-                                  ("measurement of the outcome", "some concerns"),
-                                  ("selection of the reported result", "no information"),
-                                  ("overall", "some concerns"))])
+    from ..evidence.risk_of_bias import DOMAINS
+
+    risk_of_bias = pd.DataFrame([{
+        "study_id": key, "tool": "RoB 2", "domain": domain, "judgement": "no information",
+        "support": f"{label}: invented for teaching; there is no report to judge {domain} on.",
+        "judged_by": "this collection", "source_url": url, "source_part": "abstract",
+    } for domain in DOMAINS["RoB 2"]])
     return SyntheticStudy(treatment, study, outcomes, bibtex, certainty, risk_of_bias)
 
 
@@ -666,8 +664,11 @@ def add_rows(root: str | Path, example: SyntheticStudy) -> list[str]:
     if (root / "data").resolve() == data_dir().resolve():
         raise ValueError("add_rows writes only to a copy of the data; use copy_data() first")
     added = []
-    for name, frame in (("treatments", example.treatment), ("studies", example.study),
-                        ("outcomes", example.outcomes), ("risk_of_bias", example.risk_of_bias)):
+    tables = [("treatments", example.treatment), ("studies", example.study),
+              ("outcomes", example.outcomes)]
+    if example.risk_of_bias is not None:  # every randomised trial has its RoB 2 rows
+        tables.append(("risk_of_bias", example.risk_of_bias))
+    for name, frame in tables:
         path = root / "data" / f"{name}.csv"
         header = pd.read_csv(path, nrows=0).columns
         if name == "treatments":

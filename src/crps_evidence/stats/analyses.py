@@ -132,6 +132,7 @@ def _effects(evidence: Evidence, spec: dict[str, Any]) -> pd.DataFrame:
     timepoints = _pairs(spec.get("timepoints"))
     arms = {k: tuple(v.split("/", 1)) for k, v in _pairs(spec.get("arms")).items()}
     outcomes = evidence.outcomes
+    designs = dict(zip(evidence.studies["id"], evidence.studies["design"], strict=True))
     frames = []
     for study in ids:
         rows = outcomes[(outcomes["study_id"] == study) & (outcomes["domain"] == spec["domain"])]
@@ -141,7 +142,8 @@ def _effects(evidence: Evidence, spec: dict[str, Any]) -> pd.DataFrame:
         rows = rows[rows["timepoint"] == wanted]
         if rows.empty:
             raise AnalysisError(f"analysis {spec['id']!r}: {study} has no time point {wanted!r}")
-        table = effect_sizes(rows, str(spec["effect_measure"]), arms=arms or None)
+        table = effect_sizes(rows, str(spec["effect_measure"]), arms=arms or None,
+                             designs=designs)
         if table.empty:
             reason = table.attrs["skipped"][0]["reason"] if table.attrs["skipped"] else "?"
             raise AnalysisError(f"analysis {spec['id']!r}: no usable effect for {study} "

@@ -6,7 +6,21 @@ domains (start, inconsistency, indirectness, imprecision) must agree with the ru
 :mod:`crps_evidence.stats.grade` applied to the studies the row names, and the level must follow
 from the five judgements. :func:`check_certainty` reports every disagreement, so a rating of
 ours cannot drift from its evidence. :func:`headline` gives the one rating a reader meets first
-for each treatment: a published rating where one was read, else ours, else *no studies found*.
+for each treatment, by one rule (:func:`lead_row`):
+
+    **The headline rating is the most recent published rating read for the treatment on the
+    same outcome domain as our own main rating of it, provided the review is at least as
+    recent as every study our rating rests on (a review published before a trial cannot have
+    weighed it); otherwise our own rating.** A review whose year is not known to us cannot be
+    shown to be recent enough, so it does not lead; studies whose year is not known are left
+    out of the comparison (if none has a known year, ours leads). A published rating whose
+    note says why it cannot lead, with the words "our own rating leads" (read only in a
+    translation, a range for a whole review, not CRPS trials), never leads. Without our own
+    rating, the most recent published rating leads.
+
+The other rating stays in the detail, with why the two differ. ``certainty.csv``'s ``main``
+column records the rule's choice and :func:`check_certainty` reports a ``main`` flag that
+disagrees with it.
 """
 
 from __future__ import annotations
@@ -16,13 +30,17 @@ import warnings
 import pandas as pd
 
 from ..errors import AnalysisError
+from ..evidence.references import short_citation
 from ..evidence.tables import Evidence
 from . import grade
 from .synthesis import effect_sizes
 
-__all__ = ["NO_STUDIES", "OURS", "assess", "check_certainty", "fill_rows", "headline"]
+__all__ = ["NO_STUDIES", "OURS", "OWN_LEADS", "assess", "check_certainty", "fill_rows", "headline",
+           "headline_rating", "lead_for", "lead_row", "rob_rule", "shared_reasons"]
 
 OURS = "this collection"
+#: Words in a published rating's note that keep it from leading (the note says why).
+OWN_LEADS = "our own rating leads"
 #: Shown for a treatment without any study: a state, not a GRADE level.
 NO_STUDIES = "no studies found"
 _CONTROLLED = {"favours_treatment", "no_difference", "favours_control"}
@@ -47,7 +65,8 @@ def _single_effect(evidence: Evidence, study_id: str, domain: str
     rows = rows[rows["timepoint"] == rows["timepoint"].iloc[0]]
     binary = domain in {"incidence", "responders"}
     for measure in (("RR",) if binary else ("SMD", "MD")):
-        table = effect_sizes(rows, measure)
+        table = effect_sizes(rows, measure, designs=dict(zip(
+            evidence.studies["id"], evidence.studies["design"], strict=True)))
         if not table.empty:
             first = table.iloc[0]
             risk = None
@@ -60,6 +79,43 @@ def _single_effect(evidence: Evidence, study_id: str, domain: str
     return None
 
 
+def _label(evidence: Evidence, bibkey: str) -> str:
+    """"Goebel 2017" style: first author and year, as the reasons name trials."""
+    entry = evidence.references.get(bibkey)
+    return bibkey if entry is None else short_citation(entry).replace(" et al.", "")
+
+
+def _size(study: pd.Series) -> int | None:
+    for column in ("n_randomized", "n_enrolled"):
+        if not pd.isna(study[column]):
+            return int(study[column])
+    return None
+
+
+def rob_rule(evidence: Evidence, studies: pd.DataFrame) -> grade.Judgement:
+    """:func:`grade.risk_of_bias` for the studies of a rating, from ``risk_of_bias.csv``.
+
+    Only RoB 2 judgements by this collection or a review are read; a randomised trial without
+    an overall judgement counts as *no information*.
+    """
+    from ..evidence.risk_of_bias import DOMAINS as ROB_DOMAINS
+
+    table = evidence.risk_of_bias
+    trials, others = [], []
+    for study in studies.itertuples(index=False):
+        label = _label(evidence, str(study.bibkey))
+        if study.design not in grade.RANDOMISED or study.design == "RCT follow-up":
+            others.append(f"{label}, {study.design}")
+            continue
+        rows = table[(table["study_id"] == study.id) & (table["tool"] == "RoB 2")]
+        judged = dict(zip(rows["domain"], rows["judgement"], strict=True))
+        concerns = tuple((d, judged[d]) for d in ROB_DOMAINS["RoB 2"][:-1]
+                         if d in judged and judged[d] != "low")
+        trials.append(grade.TrialRisk(label, _size(pd.Series(study._asdict())),
+                                      judged.get("overall", "no information"), concerns))
+    return grade.risk_of_bias(trials, others)
+
+
 def assess(evidence: Evidence, row: pd.Series) -> dict[str, object]:
     """The mechanical part of our GRADE assessment for one ``certainty.csv`` row.
 
@@ -67,14 +123,19 @@ def assess(evidence: Evidence, row: pd.Series) -> dict[str, object]:
     -------
     dict
         ``start`` ("high" or "low"), ``participants`` and a
-        :class:`~crps_evidence.stats.grade.Judgement` for ``inconsistency``,
-        ``indirectness`` (the rule's floor) and ``imprecision``.
+        :class:`~crps_evidence.stats.grade.Judgement` for ``risk_of_bias`` (the rule on
+        ``risk_of_bias.csv``), ``inconsistency``, ``indirectness`` (the rule's floor) and
+        ``imprecision``. Reasons name the studies they rest on, with their numbers.
     """
     studies = _studies(evidence, row)
     if studies.empty:
         raise AnalysisError(f"certainty row {row['treatment_id']}/{row['domain']} names no study")
     participants = int(studies["n_randomized"].fillna(studies["n_enrolled"]).fillna(0).sum())
     results = list(studies["primary_result"])
+    labels = [_label(evidence, str(k)) for k in studies["bibkey"]]
+    unknown = [lab for lab, (_, st) in zip(labels, studies.iterrows(), strict=True)
+               if _size(st) is None]
+    who = ", ".join(labels) + (f"; size not known for {', '.join(unknown)}" if unknown else "")
     ci, measure, risk, i2 = None, "SMD", None, None
     if not pd.isna(row.get("analysis_id")):
         from .analyses import run_analysis
@@ -92,23 +153,35 @@ def assess(evidence: Evidence, row: pd.Series) -> dict[str, object]:
         found = _single_effect(evidence, str(studies["id"].iloc[0]), str(row["domain"]))
         if found is not None:
             ci, measure, risk = found
-    if ci is None and row["domain"] in {"incidence", "responders"}:
+    assumed = False
+    binary = row["domain"] in grade.BINARY_DOMAINS
+    if ci is None and binary:
         control = evidence.outcomes[evidence.outcomes["study_id"].isin(studies["id"])
                                     & (evidence.outcomes["domain"] == row["domain"])
                                     & (evidence.outcomes["role"] == "control")
                                     & evidence.outcomes["events"].notna()]
         control = control.drop_duplicates("study_id")
-        if len(control):  # the OIS of a binary outcome needs the control group's risk
-            measure = "logRR"
+        measure = "logRR"  # the OIS of a binary outcome needs the control group's risk
+        if len(control):
             risk = float(control["events"].sum()) / float(control["n"].sum())
+        else:
+            risk, assumed = grade.ASSUMED_CONTROL_RISK, True
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        judged_precision = grade.imprecision(participants, ci, measure=measure,
-                                             results=results, control_risk=risk)
+        judged_precision = grade.imprecision(
+            participants, ci, measure=measure, results=results, control_risk=risk,
+            increase=row["domain"] in grade.INCREASE_DOMAINS, who=who)
+    if assumed:
+        judged_precision = grade.Judgement(judged_precision.judgement, judged_precision.reason
+                                           .replace("from a control risk of", "from an assumed "
+                                                    "control risk of")
+                                           + " (the control risk is our assumption: no "
+                                           "control-arm counts are held)")
     return {
         "start": grade.start_level(studies["design"]),
         "participants": participants,
-        "inconsistency": grade.inconsistency(results, i2),
+        "risk_of_bias": rob_rule(evidence, studies),
+        "inconsistency": grade.inconsistency(results, i2, labels),
         "indirectness": grade.indirectness(str(row["comparison_type"])),
         "imprecision": judged_precision,
     }
@@ -118,15 +191,21 @@ def fill_rows(evidence: Evidence, rows: list[dict[str, str]]) -> list[dict[str, 
     """Our rows of ``certainty.csv`` with the mechanical columns and the level recomputed.
 
     ``rows`` are the table's rows as strings (``csv.DictReader``), in the order of
-    ``evidence.certainty``. Judgements (risk of bias, publication bias, indirectness above the
-    rule's floor) are kept; inconsistency and imprecision with their reasons, indirectness
-    below the floor, and ``certainty`` are replaced. Published rows are returned unchanged.
+    ``evidence.certainty``. Judgements (publication bias, indirectness above the rule's floor,
+    and a risk of bias whose reason says it :data:`~crps_evidence.stats.grade.DEPARTS`) are
+    kept; risk of bias (from ``risk_of_bias.csv``), inconsistency and imprecision with their
+    reasons, indirectness below the floor, and ``certainty`` are replaced. Published rows are
+    returned unchanged.
     """
     out = []
     for row, (_, loaded) in zip(rows, evidence.certainty.iterrows(), strict=True):
         row = dict(row)
         if row["rated_by"] == OURS:
             computed = assess(evidence, loaded)
+            if grade.DEPARTS not in (row.get("risk_of_bias_reason") or ""):
+                rule = computed["risk_of_bias"]
+                row["risk_of_bias"] = rule.judgement  # type: ignore[union-attr]
+                row["risk_of_bias_reason"] = "by the rule: " + rule.reason  # type: ignore[union-attr]
             for domain in ("inconsistency", "imprecision"):
                 judged = computed[domain]
                 row[domain] = judged.judgement  # type: ignore[union-attr]
@@ -155,7 +234,10 @@ def check_certainty(evidence: Evidence) -> list[str]:
 
     Checks: every treatment with a study has exactly one ``main`` row; published ratings name
     a bibliography entry and the page read; our own rows have all five domains with reasons,
-    mechanical domains that match :func:`assess`, and the level that :func:`grade.level` gives.
+    mechanical domains that match :func:`assess`, a risk of bias that follows the rule on
+    ``risk_of_bias.csv`` unless its reason says why it departs from it, and the level that
+    :func:`grade.level` gives; no two of our rows resting on different studies share a reason
+    in a domain (a reason that fits every row cannot be audited).
     """
     table, problems = evidence.certainty, []
     bib = evidence.references
@@ -165,6 +247,12 @@ def check_certainty(evidence: Evidence) -> list[str]:
         if mains.get(treatment, 0) != 1:
             problems.append(f"certainty.csv: treatment {treatment!r} has studies and needs "
                             f"exactly one main row (has {mains.get(treatment, 0)})")
+            continue
+        lead = lead_row(evidence, treatment)
+        if lead is not None and not bool(lead["main"]):
+            problems.append(f"certainty.csv: treatment {treatment!r}: field 'main': the "
+                            f"headline rule chooses the rating by {lead['rated_by']!r} "
+                            f"({lead['domain']}); move main=true to that row")
     for line, row in zip(range(2, len(table) + 2), (r for _, r in table.iterrows()),
                          strict=True):
         where = f"certainty.csv, line {line}"
@@ -188,6 +276,13 @@ def check_certainty(evidence: Evidence) -> list[str]:
         except AnalysisError as exc:
             problems.append(f"{where}: {exc}")
             continue
+        rule = computed["risk_of_bias"]
+        if (judged["risk_of_bias"].judgement != rule.judgement  # type: ignore[union-attr]
+                and grade.DEPARTS not in judged["risk_of_bias"].reason):  # type: ignore[union-attr]
+            problems.append(f"{where}: field 'risk_of_bias': recorded "
+                            f"{judged['risk_of_bias'].judgement!r} but the rule on "  # type: ignore[union-attr]
+                            f"risk_of_bias.csv gives {rule.judgement!r} ({rule.reason}); "  # type: ignore[union-attr]
+                            f"say why in the reason ('{grade.DEPARTS}: ...') or follow it")
         for domain in ("inconsistency", "imprecision"):
             want = computed[domain].judgement  # type: ignore[union-attr]
             if judged[domain].judgement != want:  # type: ignore[union-attr]
@@ -202,7 +297,182 @@ def check_certainty(evidence: Evidence) -> list[str]:
         if row["certainty"] != expected:
             problems.append(f"{where}: field 'certainty': {row['certainty']!r} but the start "
                             f"({computed['start']}) and the five domains give {expected!r}")
+    problems.extend(shared_reasons(table))
     return problems
+
+
+def shared_reasons(table: pd.DataFrame) -> list[str]:
+    """Our rows that rest on different studies but give the same reason in a domain.
+
+    Examples
+    --------
+    >>> rows = pd.DataFrame({"rated_by": [OURS, OURS], "studies": ["a", "b"],
+    ...                      "indirectness_reason": ["same words", "Same words."]})
+    >>> [p.split(":")[0] for p in shared_reasons(rows)]
+    ['certainty.csv, lines 2 and 3']
+    """
+    problems = []
+    for domain in grade.DOMAINS:
+        column = f"{domain}_reason"
+        if column not in table:
+            continue
+        seen: dict[str, tuple[int, frozenset[str]]] = {}
+        for line, row in zip(range(2, len(table) + 2), (r for _, r in table.iterrows()),
+                             strict=True):
+            if row["rated_by"] != OURS or pd.isna(row[column]):
+                continue
+            text = " ".join(str(row[column]).lower().split()).rstrip(".")
+            studies = frozenset(str(row["studies"]).split())
+            if text in seen and seen[text][1] != studies:
+                problems.append(f"certainty.csv, lines {seen[text][0]} and {line}: field "
+                                f"{column!r}: the same reason stands for ratings resting on "
+                                f"different studies: {text[:80]!r}; write what each rests on")
+            seen.setdefault(text, (line, studies))
+    return problems
+
+
+def _year(evidence: Evidence, bibkey: str) -> int | None:
+    entry = evidence.references.get(bibkey)
+    year = entry.year if entry is not None else ""
+    return int(year) if str(year).isdigit() else None
+
+
+def _lead(evidence: Evidence, own: pd.Series | None, published: pd.DataFrame
+          ) -> pd.Series | None:
+    """The rule between our rating ``own`` and published ratings of the same domain."""
+    published = published[~published["note"].fillna("").str.contains(OWN_LEADS, regex=False)]
+    newest = None
+    if own is not None:
+        ids = str(own["studies"]).split() if not pd.isna(own["studies"]) else []
+        studies = evidence.studies.set_index("id")
+        known = [y for i in ids if i in studies.index
+                 if (y := _year(evidence, str(studies.loc[i, "bibkey"]))) is not None]
+        newest = max(known) if known else None
+    candidates = [(y, i) for i, key in enumerate(published["rated_by"])
+                  if (y := _year(evidence, str(key))) is not None]
+    if own is not None:
+        if newest is None:
+            return own
+        candidates = [(y, i) for y, i in candidates if y >= newest]
+    if not candidates:
+        return own if own is not None else (published.iloc[0] if len(published) else None)
+    _, index = max(candidates, key=lambda c: (c[0], -c[1]))
+    return published.iloc[index]
+
+
+def lead_row(evidence: Evidence, treatment_id: str) -> pd.Series | None:
+    """The ``certainty.csv`` row that leads for a treatment by the one rule (module docstring).
+
+    ``None`` when the treatment has no rating at all.
+    """
+    table = evidence.certainty
+    rows = table[table["treatment_id"] == treatment_id]
+    if rows.empty:
+        return None
+    ours = rows[rows["rated_by"] == OURS]
+    own = None
+    if len(ours):
+        flagged = ours[ours["main"].fillna(False).astype(bool)]
+        pain = ours[ours["domain"] == "pain"]
+        own = (flagged if len(flagged) else pain if len(pain) else ours).iloc[0]
+    published = rows[rows["rated_by"] != OURS]
+    if own is not None:
+        published = published[published["domain"] == own["domain"]]
+    return _lead(evidence, own, published)
+
+
+def lead_for(evidence: Evidence, treatment_id: str, domain: str,
+             rating: pd.Series | None = None) -> dict[str, object]:
+    """The rule applied to one treatment and outcome domain (a summary-of-findings row).
+
+    ``rating`` is the row the finding rests on (ours, or a published one). Returns
+    ``certainty`` (or :data:`NO_STUDIES` without any rating), ``rated_by``, ``other`` (the
+    other rating, "level (who)", the review named by its short citation) and ``why_differ``.
+    """
+    table = evidence.certainty
+    rows = table[(table["treatment_id"] == treatment_id) & (table["domain"] == domain)]
+    ours = rows[rows["rated_by"] == OURS]
+    own = (rating if rating is not None and rating["rated_by"] == OURS
+           else ours.iloc[0] if len(ours) else None)
+    published = rows[rows["rated_by"] != OURS]
+    lead = _lead(evidence, own, published)
+    if lead is None:
+        return {"certainty": NO_STUDIES, "rated_by": "", "other": "", "why_differ": ""}
+    if lead["rated_by"] == OURS:
+        others = published
+        why = ("the published rating is older than a study our rating rests on, or its year "
+               "is not known to us, so ours leads")
+    else:
+        others = ours
+        why = ("ours rests on the trials held in this collection, rated by the written rules "
+               "of crps_evidence.stats.grade (risk of bias from risk_of_bias.csv); the review "
+               "rated the trials it included, with its own judgements")
+    other = ""
+    if len(others):
+        first = others.iloc[0]
+        entry = evidence.references.get(str(first["rated_by"]))
+        who = ("ours" if first["rated_by"] == OURS
+               else short_citation(entry) if entry is not None else str(first["rated_by"]))
+        other = f"{first['certainty']} ({who})"
+        note = "" if pd.isna(first["note"]) else str(first["note"])
+        if first["certainty"] == lead["certainty"]:
+            why = "both ratings give the same level"
+        elif OWN_LEADS in note:
+            why = f"the published rating's note says why ours leads: {note}"
+    else:
+        why = ""
+    return {"certainty": lead["certainty"], "rated_by": lead["rated_by"], "other": other,
+            "why_differ": why}
+
+
+def headline_rating(evidence: Evidence, treatment_id: str) -> dict[str, object]:
+    """The headline rating of one treatment by the one rule, with the other beside it.
+
+    Returns
+    -------
+    dict
+        ``certainty`` (a GRADE level or :data:`NO_STUDIES`), ``rated_by``, ``published``,
+        ``comparison``, ``outcome``, ``domain``, ``ours`` (our level when a published rating
+        leads), ``other`` (the published level and its bibkey when ours leads, else ""),
+        ``why_differ`` and ``note``.
+
+    Examples
+    --------
+    >>> from crps_evidence import load_all
+    >>> headline_rating(load_all(), "pregabalin")["certainty"]
+    'no studies found'
+    """
+    lead = lead_row(evidence, treatment_id)
+    if lead is None:
+        return {"treatment_id": treatment_id, "certainty": NO_STUDIES, "rated_by": "",
+                "published": False, "comparison": "", "outcome": "", "domain": "", "ours": "",
+                "other": "", "why_differ": "", "note": ""}
+    table = evidence.certainty
+    rows = table[table["treatment_id"] == treatment_id]
+    published = lead["rated_by"] != OURS
+    ours_rows = rows[rows["rated_by"] == OURS]
+    same = ours_rows[ours_rows["domain"] == lead["domain"]]
+    ours_rows = same if len(same) else ours_rows
+    ours = ours_rows["certainty"].iloc[0] if published and len(ours_rows) else ""
+    others = rows[(rows["rated_by"] != OURS) & (rows["domain"] == lead["domain"])]
+    other = ""
+    if not published and len(others):
+        first = others.iloc[0]
+        other = f"{first['certainty']} ({first['rated_by']})"
+    note = "" if pd.isna(lead["note"]) else str(lead["note"])
+    why = ""
+    if published and ours and ours != lead["certainty"]:
+        why = (f"ours ({ours}) rests on the trials held in this collection, rated by the written "
+               "rules of crps_evidence.stats.grade (risk of bias from risk_of_bias.csv); the "
+               "review rated the trials it included, which may differ")
+    elif not published and other and not other.startswith(str(lead["certainty"]) + " "):
+        why = ("the published rating is older than a study our rating rests on, or its year "
+               "is not known to us, so ours leads")
+    return {"treatment_id": treatment_id, "certainty": lead["certainty"],
+            "rated_by": lead["rated_by"], "published": published,
+            "comparison": lead["comparison"], "outcome": lead["outcome"],
+            "domain": lead["domain"], "ours": ours, "other": other, "why_differ": why,
+            "note": note}
 
 
 def headline(evidence: Evidence) -> pd.DataFrame:
@@ -216,6 +486,8 @@ def headline(evidence: Evidence) -> pd.DataFrame:
         ``comparison``, ``outcome``, ``ours`` (our own level for the treatment, preferring the
         same outcome domain, when a published rating leads) and ``note``.
 
+    One row per treatment of :func:`headline_rating` (the one rule).
+
     Examples
     --------
     >>> from crps_evidence import load_all
@@ -223,29 +495,10 @@ def headline(evidence: Evidence) -> pd.DataFrame:
     >>> set(h["certainty"]) <= {"high", "moderate", "low", "very low", NO_STUDIES}
     True
     """
-    table = evidence.certainty
-    mains = table[table["main"].fillna(False).astype(bool)]
+    keys = ("treatment_id", "certainty", "rated_by", "published", "comparison", "outcome",
+            "ours", "note")
     records = []
     for treatment in evidence.treatments["id"]:
-        rows = table[table["treatment_id"] == treatment]
-        main = mains[mains["treatment_id"] == treatment]
-        if main.empty:
-            records.append({"treatment_id": treatment, "certainty": NO_STUDIES, "rated_by": "",
-                            "published": False, "comparison": "", "outcome": "", "ours": "",
-                            "note": ""})
-            continue
-        lead = main.iloc[0]
-        ours = rows[rows["rated_by"] == OURS]
-        same = ours[ours["domain"] == lead["domain"]]
-        ours = same if len(same) else ours
-        records.append({
-            "treatment_id": treatment,
-            "certainty": lead["certainty"],
-            "rated_by": lead["rated_by"],
-            "published": lead["rated_by"] != OURS,
-            "comparison": lead["comparison"],
-            "outcome": lead["outcome"],
-            "ours": ours["certainty"].iloc[0] if lead["rated_by"] != OURS and len(ours) else "",
-            "note": "" if pd.isna(lead["note"]) else lead["note"],
-        })
+        rating = headline_rating(evidence, treatment)
+        records.append({k: rating[k] for k in keys})
     return pd.DataFrame(records)

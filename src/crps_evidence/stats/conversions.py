@@ -29,7 +29,9 @@ from ..errors import AnalysisError
 stats = lazy_module("scipy.stats")  # imported on first use
 
 __all__ = [
+    "SMALL_GROUP",
     "critical_value",
+    "degrees_of_freedom",
     "mean_sd_from_median_iqr",
     "mean_sd_from_median_range",
     "mean_sd_from_quartiles_and_range",
@@ -62,6 +64,37 @@ def critical_value(level: float = 0.95, df: float | None = None) -> float:
     if df is None:
         return float(stats.norm.ppf(upper))
     return float(stats.t.ppf(upper, _positive("degrees of freedom", df)))
+
+
+#: The Handbook's "small" group (6.5.2.3: "say fewer than 60 participants in each group"):
+#: below it a reported CI is read with the t distribution.
+SMALL_GROUP = 60
+
+
+def degrees_of_freedom(design: str | None, n: float | None) -> float | None:
+    """Degrees of freedom of a trial's between-arm contrast, or None to use the normal.
+
+    ``n`` is the number analysed (both arms of a parallel trial; the participants of a
+    crossover trial, each measured under both conditions). By design (Cochrane Handbook
+    6.3.1 and 6.5.2.3; 23.2.6 for crossover trials): ``n - 2`` for a parallel trial
+    (``n1 + n2 - 2``), ``n - 1`` for a crossover trial (a paired comparison). Only a *small*
+    trial gets t: fewer than :data:`SMALL_GROUP` per group (parallel: n < 120; crossover:
+    n < 60). Otherwise, or when the design or size is not known, None (normal).
+
+    Examples
+    --------
+    >>> degrees_of_freedom("parallel RCT", 40), degrees_of_freedom("crossover RCT", 12)
+    (38.0, 11.0)
+    >>> degrees_of_freedom("parallel RCT", 300) is None, degrees_of_freedom(None, 40) is None
+    (True, True)
+    """
+    if n is None or design is None or not (isinstance(n, int | float) and math.isfinite(n)):
+        return None
+    if design == "crossover RCT":
+        return float(n - 1) if 2 <= n < SMALL_GROUP else None
+    if design in {"parallel RCT", "RCT follow-up"}:
+        return float(n - 2) if 3 <= n < 2 * SMALL_GROUP else None
+    return None
 
 
 def sd_from_se(se: float, n: float) -> float:

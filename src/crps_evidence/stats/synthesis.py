@@ -253,14 +253,17 @@ def two_by_two(e1: float, n1: float, e2: float, n2: float, measure: str
     return p1 - p2, p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2
 
 
-def _from_reported(row: pd.Series, measure: str, key: tuple[str, str, str]
-                   ) -> tuple[float, float, float, float, str]:
+def _from_reported(row: pd.Series, measure: str, key: tuple[str, str, str],
+                   design: str | None = None) -> tuple[float, float, float, float, str]:
     """Effect, variance, CI (log scale for ratios) and the conversion, from a reported effect.
 
-    With a 95% CI the standard error is ``width / 3.92`` (normal, as the Cochrane Handbook's
-    large-sample rule); without one, an exact ``p_value`` gives ``|effect| / crit``, with
-    crit from t on ``n - 2`` df for a mean difference when ``n`` (the total analysed) is
-    given, else from the normal distribution (always for ratios, on the log scale).
+    With a 95% CI of a difference (MD, SMD) the standard error is ``width / (2 crit)``: crit
+    from t when the trial is small and its design and size are known
+    (:func:`~crps_evidence.stats.conversions.degrees_of_freedom`: ``n - 2`` parallel,
+    ``n - 1`` crossover; Cochrane Handbook 6.3.1 and 6.5.2.3), else the normal 1.96 (the
+    Handbook's large-sample 3.92). Ratios always use the normal on the log scale. Without a
+    CI, an exact ``p_value`` gives ``|effect| / crit`` the same way; without a known design,
+    a mean difference with ``n`` uses ``n - 2``.
     """
     est, lo, hi = _num(row["effect"]), _num(row["ci_low"]), _num(row["ci_high"])
     p = _num(row.get("p_value"))
@@ -274,7 +277,10 @@ def _from_reported(row: pd.Series, measure: str, key: tuple[str, str, str]
                 raise AnalysisError(f"{key}: a {measure} must be positive")
             est = math.log(est)
         n = _num(row.get("n"))
-        df = n - 2 if measure in {"MD", "SMD"} and not math.isnan(n) and n > 2 else None
+        df = None
+        if measure in {"MD", "SMD"} and not math.isnan(n):
+            df = (conversions.degrees_of_freedom(design, n) if design is not None
+                  else (n - 2 if n > 2 else None))
         se = conversions.se_from_p(est, p, df)
         half = _Z95 * se
         how = f"SE from exact p = {p:g} ({f't, {df:g} df' if df else 'normal'})"
@@ -287,7 +293,11 @@ def _from_reported(row: pd.Series, measure: str, key: tuple[str, str, str]
         est, lo, hi = math.log(est), math.log(lo), math.log(hi)
     if hi == lo:
         raise AnalysisError(f"{key}: reported CI has zero width")
-    return est, conversions.se_from_ci(lo, hi) ** 2, lo, hi, "SE from 95% CI (normal)"
+    n = _num(row.get("n"))
+    df = (conversions.degrees_of_freedom(design, None if math.isnan(n) else n)
+          if measure in {"MD", "SMD"} else None)
+    how = f"SE from 95% CI (t, {df:g} df)" if df else "SE from 95% CI (normal)"
+    return est, conversions.se_from_ci(lo, hi, df=df) ** 2, lo, hi, how
 
 
 def _first(rows: pd.DataFrame, column: str) -> object:
@@ -308,6 +318,7 @@ def effect_sizes(
     *,
     arms: Mapping[str, tuple[str, str]] | None = None,
     smd_variant: str = "metafor",
+    designs: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """Compute one effect size (treatment minus control) per study, domain and time point.
 
@@ -329,6 +340,11 @@ def effect_sizes(
         refused, because using every arm would count the shared control group twice.
     smd_variant : {"metafor", "cochrane"}
         Formula for ``SMD`` (see :func:`smd`); metafor's by default.
+    designs : mapping, optional
+        ``{study_id: design}`` (``studies.design``). A reported difference of a small trial
+        whose design and size are known has its standard error read from the CI with the t
+        distribution (``n - 2`` df parallel, ``n - 1`` crossover), as the Cochrane Handbook
+        advises; without a design the normal is used.
 
     Returns
     -------
@@ -407,7 +423,9 @@ def effect_sizes(
                 )
                 continue
             try:
-                effect, variance, lo, hi, how = _from_reported(contrast.iloc[0], measure, key)
+                design = designs.get(key[0]) if designs is not None else None
+                effect, variance, lo, hi, how = _from_reported(contrast.iloc[0], measure, key,
+                                                               design)
             except LookupError as exc2:
                 skipped.append(
                     {
