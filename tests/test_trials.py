@@ -249,3 +249,19 @@ def test_trials_table_shows_read_records_labelled_as_such(minidata, monkeypatch)
     assert "&lt;b&gt;title&lt;/b&gt;" in shown  # page text is escaped, never run as HTML
     assert "copy on a third-party site" in shown
     assert "no trial registration" in nb.trials_table("beta").data
+
+
+def test_registry_tables_link_each_record_to_its_own_registry_page_and_say_where_it_was_read():
+    from crps_evidence.book import notebook as nb
+    from crps_evidence.current.trials import read_records, registry_url
+
+    import html as markup
+
+    records = read_records("ketamine")
+    html = markup.unescape(nb._records_html(records))
+    for row in records.itertuples():
+        url = registry_url(row.registry_id)
+        if url:
+            assert f'href="{url}"' in html, row.registry_id
+        assert f'href="{row.source_url}"' in html, row.registry_id
+    assert "ENROLLING_BY_INVITATION" not in html and "enrolling by invitation" in html

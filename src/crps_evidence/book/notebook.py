@@ -440,16 +440,23 @@ def risk_of_bias_table(treatment_id: str | list[str]) -> ReaderTable:
 
 
 def _records_html(records: pd.DataFrame) -> str:
+    from ..current.trials import registry_url, status_words
+
     table = pd.DataFrame({
         "Registration": records["registry_id"].to_numpy(),
         "Title (as shown)": records["title"].to_numpy(),
-        "Status as shown": records["status_as_shown"].to_numpy(),
-        "Page read": ["registry page" if kind == "registry" else "copy on a third-party site"
-                      for kind in records["source_kind"]],
+        "Status when read": [status_words(s) for s in records["status_as_shown"]],
         "Read on": records["seen"].to_numpy(),
-        "url": records["source_url"].to_numpy(),
+        "Where we read it": [("the registry's test copy" if "sandbox." in str(url)
+                              else "the registry's page") if kind == "registry"
+                             else "a copy on another site"
+                             for kind, url in zip(records["source_kind"], records["source_url"],
+                                                  strict=True)],
+        "record": [registry_url(r) for r in records["registry_id"]],
+        "read": records["source_url"].to_numpy(),
     })
-    return to_html(table, missing="(none shown)", links={"Page read": "url"})
+    return to_html(table, missing="(none shown)",
+                   links={"Registration": "record", "Where we read it": "read"})
 
 
 def _registry_words(table: pd.DataFrame) -> dict[str, dict[str, str]]:

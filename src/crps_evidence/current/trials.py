@@ -287,6 +287,76 @@ def load_trials(
     return frame
 
 
+def registry_url(registry_id: str) -> str | None:
+    """The registry's own address for a registration, built from its identifier.
+
+    Examples
+    --------
+    >>> registry_url("NCT00579085")
+    'https://clinicaltrials.gov/study/NCT00579085'
+    >>> registry_url("ISRCTN63226217")
+    'https://www.isrctn.com/ISRCTN63226217'
+    >>> registry_url("ACTRN12619000494134p")
+    'https://www.anzctr.org.au/TrialSearch.aspx#&&searchTxt=ACTRN12619000494134'
+    >>> registry_url("EUCTR2009-010557-12-GB")
+    'https://www.clinicaltrialsregister.eu/ctr-search/search?query=2009-010557-12'
+    >>> registry_url("2012-000058-73")
+    'https://www.clinicaltrialsregister.eu/ctr-search/search?query=2012-000058-73'
+    >>> registry_url("DRKS-unknown") is None
+    True
+    """
+    found = re.fullmatch(r"(NCT\d{8})|(ISRCTN\d{8})|(ACTRN\d{14})p?"
+                         r"|(?:EUCTR)?(\d{4}-\d{6}-\d{2})(-\w+)?", registry_id.strip())
+    if not found:
+        return None
+    nct, isrctn, actrn, eudract = found.group(1), found.group(2), found.group(3), found.group(4)
+    if nct:
+        return f"https://clinicaltrials.gov/study/{nct}"
+    if isrctn:
+        return f"https://www.isrctn.com/{isrctn}"
+    if actrn:
+        return f"https://www.anzctr.org.au/TrialSearch.aspx#&&searchTxt={actrn}"
+    return f"https://www.clinicaltrialsregister.eu/ctr-search/search?query={eudract}"
+
+
+#: Statuses as registry pages word them -> one vocabulary for readers (lower case words).
+_STATUS = (
+    (r"withdrawn", "withdrawn before anyone took part"),
+    (r"terminated|stopped", "stopped early"),
+    (r"suspended", "suspended"),
+    (r"completed|^complete$", "completed"),
+    (r"enrolling by invitation|enrolling_by_invitation", "enrolling by invitation"),
+    (r"not yet recruiting|not_yet_recruiting|begins enrollment", "not yet recruiting"),
+    (r"no longer recruiting|active, not|active_not", "no longer recruiting"),
+    (r"\bn?ot recruiting", "not recruiting"),
+    (r"recruiting", "recruiting"),
+    (r"unknown", "unknown"),
+)
+
+
+def status_words(shown: object) -> str | None:
+    """A registration's status, as a page showed it, in the collection's one vocabulary.
+
+    Examples
+    --------
+    >>> status_words("This study has been completed."), status_words("COMPLETED")
+    ('completed', 'completed')
+    >>> status_words("ENROLLING_BY_INVITATION"), status_words("Active - Recruiting")
+    ('enrolling by invitation', 'recruiting')
+    >>> status_words("Terminated (Unable to recruit patients)")
+    'stopped early'
+    >>> status_words(None) is None
+    True
+    """
+    if shown is None or pd.isna(shown) or not str(shown).strip():
+        return None
+    text = str(shown).lower().replace("-", " ")
+    for pattern, words in _STATUS:
+        if re.search(pattern, text):
+            return words
+    return text.strip(" .")
+
+
 def read_records(treatment_id: str, path: str | Path | None = None) -> pd.DataFrame:
     """Registrations of a treatment that someone read by hand (``registry_records.csv``).
 
