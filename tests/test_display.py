@@ -191,7 +191,7 @@ def test_read_records_table_uses_the_reader_layout() -> None:
         "seen": ["2026-01-01"],
     })
     html = nb._records_html(records)
-    assert '<a href="https://example.org/r">registry page</a>' in html
+    assert "<a href=\"https://example.org/r\">the registry&#x27;s page</a>" in html
     assert "(none shown)" in html and "crps-table" in html
 
 

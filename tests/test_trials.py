@@ -247,15 +247,17 @@ def test_trials_table_shows_read_records_labelled_as_such(minidata, monkeypatch)
     shown = nb.trials_table("alpha").data
     assert "NCT00000002" in shown and "2026-12-01" in shown
     assert "&lt;b&gt;title&lt;/b&gt;" in shown  # page text is escaped, never run as HTML
-    assert "copy on a third-party site" in shown
+    assert "a copy on another site" in shown
+    assert 'href="https://clinicaltrials.gov/study/NCT00000002"' not in shown  # not an NCT id
+    assert "recruiting" in shown and "Recruiting" not in shown
     assert "no trial registration" in nb.trials_table("beta").data
 
 
 def test_registry_tables_link_each_record_to_its_own_registry_page_and_say_where_it_was_read():
+    import html as markup
+
     from crps_evidence.book import notebook as nb
     from crps_evidence.current.trials import read_records, registry_url
-
-    import html as markup
 
     records = read_records("ketamine")
     html = markup.unescape(nb._records_html(records))
