@@ -248,7 +248,7 @@ def test_trials_table_shows_read_records_labelled_as_such(minidata, monkeypatch)
     assert "NCT00000002" in shown and "2026-12-01" in shown
     assert "&lt;b&gt;title&lt;/b&gt;" in shown  # page text is escaped, never run as HTML
     assert "a copy on another site" in shown
-    assert 'href="https://clinicaltrials.gov/study/NCT00000002"' not in shown  # not an NCT id
+    assert 'href="https://clinicaltrials.gov/study/NCT00000002"' in shown  # its own record
     assert "recruiting" in shown and "Recruiting" not in shown
     assert "no trial registration" in nb.trials_table("beta").data
 
