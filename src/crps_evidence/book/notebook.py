@@ -688,6 +688,45 @@ def pooled_analyses(treatment_id: str | list[str]) -> Markdown | None:
     return None
 
 
+def summary_of_findings(treatment_id: str | list[str] | None = None) -> ReaderTable | Markdown:
+    """The summary of findings of a treatment (and its parts), or of every treatment.
+
+    One row per comparison and outcome in GRADE's layout (outcome | studies (participants) |
+    relative effect | absolute effect | certainty | what it means), straight from
+    :func:`crps_evidence.stats.findings.summary_of_findings`: the one place every count,
+    rating and statement of the collection comes from.
+    """
+    from ..stats.findings import summary_of_findings as findings
+
+    evidence = _evidence()
+    rows = findings(evidence)
+    if treatment_id is not None:
+        ids = set(_treatment_ids(treatment_id, evidence))
+        rows = [f for f in rows if f.treatment_id in ids]
+    if not rows:
+        return Markdown("No study of this treatment is in the collection, so there is no "
+                        "finding to summarise.")
+    bib = evidence.references
+
+    def who(key: str) -> str:
+        return "ours" if key == "this collection" else (
+            short_citation(bib[key]) if key in bib else key)
+
+    frame = pd.DataFrame({
+        "Treatment": [f.treatment for f in rows],
+        "Outcome": [f"{f.outcome} ({f.comparison})" for f in rows],
+        "Studies (participants)": [f.studies_text for f in rows],
+        "Relative effect (95% CI)": [f.effect_text for f in rows],
+        "Absolute effect": [f.absolute_text for f in rows],
+        "Certainty (rated by)": [f"{f.certainty} ({who(f.certainty_by)})" for f in rows],
+        "What it means": [f.statement for f in rows],
+    })
+    if treatment_id is not None and len({f.treatment_id for f in rows}) == 1:
+        frame = frame.drop(columns="Treatment")
+    return reader_table(frame, caption="Summary of findings: what the studies show, how sure "
+                        "we can be, and what it means")
+
+
 def at_a_glance(treatment_ids: list[str]) -> ReaderTable:
     """One row per treatment: certainty (who rated it), the trials held and what they found."""
     from .overview import certainty_labels, landing_table
