@@ -235,6 +235,31 @@ def search_log_table(treatment_id: str | None = None) -> ReaderTable:
                         caption="Searches of the literature, newest first")
 
 
+def _main_finding(treatment_id: str, evidence: Evidence) -> str | None:
+    """The statement of a treatment's leading finding, with its absolute effect when known.
+
+    From :func:`crps_evidence.stats.findings.summary_of_findings`: the row on the outcome of
+    the rating that leads (the first row of the treatment's own when none matches).
+    """
+    from ..stats.certainty import headline
+    from ..stats.findings import summary_of_findings
+
+    rows = [f for f in summary_of_findings(evidence) if f.treatment_id == treatment_id]
+    if not rows:
+        return None
+    lead = headline(evidence).set_index("treatment_id").loc[treatment_id]
+    row = next((f for f in rows if f.outcome == lead["outcome"]), rows[0])
+    if row.control_per_100 is not None and row.treatment_per_100 is not None:
+        wide = row.difference_ci is not None and row.difference_ci[0] < 0 < row.difference_ci[1]
+        event = {"incidence": "developed CRPS", "responders": "had meaningful pain relief",
+                 "adverse events": "had side effects"}.get(row.domain, "had the outcome")
+        return (f"{row.statement} In the trials' comparison groups, about "
+                f"{row.control_per_100:.0f} in 100 people {event} without the treatment; with "
+                f"it, the estimate is about {row.treatment_per_100:.0f} in 100"
+                + (", but the range of likely values includes no difference." if wide else "."))
+    return row.statement
+
+
 def key_points(treatment_id: str) -> Markdown:
     """The *Key points* box of a treatment, in sentences, from the data."""
     evidence = _evidence()
@@ -244,6 +269,9 @@ def key_points(treatment_id: str) -> Markdown:
     if not pd.isna(row["plain_summary"]):
         lines.append(f"**In short:** {row['plain_summary']}")
     lines.append(f"**How sure can we be?** {certainty_sentence(treatment_id, evidence)}")
+    meaning = _main_finding(treatment_id, evidence)
+    if meaning:
+        lines.append(f"**What it means:** {meaning}")
     lines.append(f"**Access:** {ACCESS_WORDS.get(row['access'], row['access'])}")
     if not pd.isna(row["typical_course"]):
         lines.append(f"**Course as studied:** {row['typical_course']}")

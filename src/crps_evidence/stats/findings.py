@@ -193,18 +193,21 @@ def statement(certainty: str, subject: str, outcome: str, *, effect: str | None,
     >>> statement("low", "Drug X", "pain", effect="little or no difference",
     ...           comparison="versus placebo")
     'Drug X may make little or no difference to pain versus placebo.'
-    >>> statement("very low", "Drug X", "pain", effect="reduces")
-    'The evidence is very uncertain about the effect of Drug X on pain.'
+    >>> statement("very low", "Physical therapy", "pain", effect="reduces")
+    'The evidence is very uncertain about the effect of physical therapy on pain.'
+    >>> statement("very low", "IVIG", "pain", effect=None)
+    'The evidence is very uncertain about the effect of IVIG on pain.'
     >>> statement("high", "Drug X", "pain", effect="reduces")
     'Drug X reduces pain.'
     """
     tail = f" {comparison}" if comparison else ""
+    inside = _mid_sentence(subject)
     if certainty == "very low":
-        return f"The evidence is very uncertain about the effect of {subject} on {outcome}{tail}."
+        return f"The evidence is very uncertain about the effect of {inside} on {outcome}{tail}."
     if certainty not in grade.LEVELS:
-        return f"No rating: nothing can be said about the effect of {subject} on {outcome}."
+        return f"No rating: nothing can be said about the effect of {inside} on {outcome}."
     if effect is None:
-        return (f"The size of the effect of {subject} on {outcome}{tail} could not be read "
+        return (f"The size of the effect of {inside} on {outcome}{tail} could not be read "
                 f"({certainty} certainty rating).")
     if effect == "little or no difference":
         verb = {"high": "results in little or no difference in",
@@ -214,6 +217,17 @@ def statement(certainty: str, subject: str, outcome: str, *, effect: str | None,
     base = effect[:-1] if effect.endswith("s") else effect  # reduces -> reduce
     verb = {"high": effect, "moderate": f"probably {effect}", "low": f"may {base}"}[certainty]
     return f"{subject} {verb} {outcome}{tail}."
+
+
+def _mid_sentence(name: str) -> str:
+    """A treatment's name inside a sentence: "Physical therapy" -> "physical therapy".
+
+    Acronyms and names whose second letter is a capital (IVIG, TENS, DRG ...) stay as they are.
+    """
+    first = name.split(" ", 1)[0]
+    if len(first) > 1 and first[1:].islower():
+        return name[0].lower() + name[1:]
+    return name
 
 
 def _direction(domain: str, measure: str, estimate: float, lower_is_better: bool | None
