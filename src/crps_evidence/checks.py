@@ -14,8 +14,8 @@ import pandas as pd
 from .errors import AnalysisError
 from .evidence.integrity import (
     check_citations,
-    check_markup,
     check_identifiers,
+    check_markup,
     check_reference_sources,
     check_rows,
     check_search_log,

@@ -299,7 +299,7 @@ def check_markup(tables: Mapping[str, pd.DataFrame], bib: Bibliography | None = 
 
 
 def _markup_problems(at: str, field: str, value: str) -> list[str]:
-    where = f"{at}: field {field!r}: value {value!r}"
+    where = f"{at}, field {field!r}: value {value!r}"
     found = []
     tag = markup_in(value)
     if tag:

@@ -24,10 +24,10 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
+from . import validation
 from .paths import data_dir
 from .references import Bibliography, load_references
 from .tableschema import FALSE_VALUES, TRUE_VALUES, CsvTable
-from . import validation
 from .validation import make_plan, validate, warn_unchecked
 
 TABLES = (

@@ -208,8 +208,8 @@ def check_structure(path: Path, columns: list[str] | None = None) -> None:
                 raise DataError(path, "text after the closing quote of a field (write a \" "
                                 "inside a quoted field as \"\")", line=line,
                                 field=_name(header, column, field_start),
-                                value=_short(match.group(0) + text[pos] + _PLAIN.match(text, pos + 1)
-                                             .group(0)))
+                                value=_short(match.group(0) + text[pos]
+                                             + _PLAIN.match(text, pos + 1).group(0)))
         else:
             match = _PLAIN.match(text, pos)
             value = match.group(0)
