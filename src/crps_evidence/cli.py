@@ -243,7 +243,9 @@ def _not_bibtex(path: Path) -> str | None:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         return "not UTF-8 text, so not a BibTeX file this tool writes"
-    if text.strip() and not re.search(r"^\s*@\s*[A-Za-z]+\s*[{(]", text, re.MULTILINE):
+    content = "".join(line for line in text.splitlines(keepends=True)
+                      if not line.lstrip().startswith("%"))  # BibTeX comment lines
+    if content.strip() and not re.search(r"^\s*@\s*[A-Za-z]+\s*[{(]", content, re.MULTILINE):
         return "holds no BibTeX entry (no line starting with @type{), so it is not BibTeX"
     return None
 
