@@ -77,7 +77,8 @@ def test_check_reports_html_and_script_addresses_naming_file_line_field_value(
     edit(data / "treatments.csv", "five days", SCRIPT)
     edit(data / "certainty.csv", "https://example.org/synthetic/review", JS)
     bib = minidata / "references.bib"
-    edit(bib, "@article{smith2001alpha,", "@article{smith2001alpha,\n  url = {javascript:alert(1)},")
+    edit(bib, "@article{smith2001alpha,",
+         "@article{smith2001alpha,\n  url = {javascript:alert(1)},")
     problems = check_integrity(load_all(data, bib), notebooks=minidata / "notebooks")
     text = "\n".join(problems)
     assert (f"certainty.csv, line 2, field 'outcome': value {IMG!r}: HTML markup ('<img')"
@@ -150,7 +151,8 @@ def test_a_file_the_cache_accepted_is_read_again_if_pandas_refuses_it(
 
 def test_a_latin1_file_is_reported_by_line(minidata: Path) -> None:
     path = minidata / "data" / "studies.csv"
-    text = path.read_text(encoding="utf-8").replace("lee2010beta,beta,", "lee2010beta,beta,Café ", 1)
+    text = path.read_text(encoding="utf-8").replace("lee2010beta,beta,",
+                                                    "lee2010beta,beta,Café ", 1)
     path.write_bytes(text.encode("latin-1"))
     with pytest.raises(DataError) as exc:
         load_studies(path)
