@@ -31,7 +31,7 @@ from crps_evidence.current.clients.crossref import BIBTEX_MAX_BYTES
 from crps_evidence.current.screening import mark
 from crps_evidence.errors import ClientError, DataError
 from crps_evidence.evidence.integrity import check_parents
-from crps_evidence.evidence.tables import load_all, load_screening, load_studies, load_treatments
+from crps_evidence.evidence.tables import load_all, load_screening, load_studies
 
 from .http_fixtures import fixture_text
 
@@ -141,12 +141,25 @@ def test_a_broken_quote_fails_on_the_first_run_and_is_never_cached(
 
 def test_a_file_the_cache_accepted_is_read_again_if_pandas_refuses_it(
         minidata: Path, tmp_path: Path, monkeypatch) -> None:
+    """A marker left by older checks for bytes pandas cannot read: refused, and forgotten."""
+    from crps_evidence.evidence import tables
+    from crps_evidence.evidence.validation import make_plan
+
     cache = tmp_path / "own-cache"
     monkeypatch.setenv("CRPS_EVIDENCE_CACHE_DIR", str(cache))
-    path = minidata / "data" / "treatments.csv"
-    load_treatments(path)
-    load_treatments(path)  # a cache hit: read by pandas
-    assert len(_markers(cache)) == 1
+    path = minidata / "data" / "studies.csv"
+    path.write_text(path.read_text(encoding="utf-8").rstrip("\n").replace(
+        "lee2010beta,beta,lee2010beta", 'lee2010beta,beta,"lee2010beta'), encoding="utf-8")
+    where, descriptor = tables._descriptor_for(path)
+    plan = make_plan("studies", path, where, descriptor, tables._project_data())
+    marker = tables._validation_marker(plan.package, plan.inputs)
+    marker.parent.mkdir(parents=True)
+    marker.touch()  # as if a run of the old checks had accepted these bytes
+    with pytest.raises(DataError) as exc:
+        load_studies(path)
+    assert exc.value.path == path and exc.value.line == 4
+    assert "a quoted field is never closed" in str(exc.value)
+    assert not marker.exists()
 
 
 def test_a_latin1_file_is_reported_by_line(minidata: Path) -> None:
@@ -338,6 +351,26 @@ def test_a_killed_runs_temporary_file_is_removed(env, httpserver, tmp_path) -> N
     assert main(["add-reference", DOI, "--bib", str(bib)]) == 0
     assert not stale.exists()
     assert "testperson2009synthetic" in load_references(bib)
+
+
+def _add(doi: str, bib: str, out) -> None:
+    out.put(main(["add-reference", doi, "--bib", bib]))
+
+
+def test_two_add_reference_runs_at_once_add_the_entry_once(env, httpserver, tmp_path) -> None:
+    bib = tmp_path / "references.bib"
+    bib.write_text("% SYNTHETIC\n", encoding="utf-8")
+    httpserver.expect_request(f"/doi/{DOI}").respond_with_data(
+        fixture_text("bibtex_ok.bib"), content_type="application/x-bibtex")
+    context = multiprocessing.get_context("fork")
+    out = context.Queue()
+    runs = [context.Process(target=_add, args=(DOI, str(bib), out)) for _ in range(2)]
+    for run in runs:
+        run.start()
+    for run in runs:
+        run.join(60)
+    assert sorted(out.get(timeout=5) for _ in runs) == [0, 1]  # 1: "already there"
+    assert list(load_references(bib)) == ["testperson2009synthetic"]
 
 
 # ------------------------------------------------------------------ 4. writers serialise
