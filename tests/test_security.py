@@ -70,6 +70,22 @@ def test_markdown_from_the_data_cannot_open_html_or_a_block() -> None:
     assert _url("https://doi.org/10.1/x") == "[https://doi.org/10.1/x](<https://doi.org/10.1/x>)"
 
 
+def test_a_handout_page_escapes_every_text_and_links_only_safe_targets() -> None:
+    import dataclasses
+
+    from crps_evidence.book.handout_pages import handout_page
+    from crps_evidence.book.handouts import Source, make_handout
+
+    handout = dataclasses.replace(
+        make_handout("hbot", load_all()), name=IMG, summary=SCRIPT, risks=IMG,
+        notebook=f"x.ipynb) {IMG} [y]({JS}", sources=(Source(IMG, JS),))
+    page = handout_page(handout)
+    assert "<img" not in page.replace("\\<img", "") and "<script" not in page.replace(
+        "\\<script", "")
+    assert f"]({JS}" not in page and f"(<{JS}>)" not in page
+    assert "the pages of the collection" in page  # the bad notebook name is not a link
+
+
 def test_check_reports_html_and_script_addresses_naming_file_line_field_value(
         minidata: Path) -> None:
     data = minidata / "data"

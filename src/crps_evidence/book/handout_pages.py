@@ -23,6 +23,7 @@ Examples
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -61,6 +62,10 @@ MARKER = ("<!-- Generated from data/ by crps_evidence.book.handout_pages when th
           "do not edit (changes are overwritten). -->")
 _FRONT_MATTER = ("---", "html_theme.sidebar_secondary.remove: true", "---", MARKER, "")
 COLLECTION = "CRPS treatment evidence notebooks"
+
+#: A notebook name that may go into a link target as it is (``treatments.notebook``).
+_NOTEBOOK = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*\.ipynb")
+
 
 def _link(text: str, target: str) -> str:
     return f"[{md_text(text)}]({target})"
@@ -108,7 +113,7 @@ def handout_page(handout: Handout) -> str:
         The page's Markdown, ending in a newline.
     """
     # An empty link text: the book shows the title of the page the notebook became.
-    full = (f"the full page, [](../{handout.notebook})" if handout.notebook
+    full = (f"the full page, [](../{handout.notebook})" if _NOTEBOOK.fullmatch(handout.notebook)
             else "the pages of the collection")
     lines = [*_FRONT_MATTER, f"# {md_text(handout.name)}", "",
              "```{container} crps-handout crps-handout-meta",
