@@ -421,18 +421,29 @@ def test_twenty_concurrent_screen_pairs_lose_nothing(minidata: Path) -> None:
         assert list(queue["status"]) == ["excluded", "excluded"], f"attempt {attempt + 1}"
 
 
-def test_a_writer_that_cannot_get_the_lock_refuses_clearly(minidata: Path, monkeypatch,
-                                                           capsys) -> None:
+@pytest.mark.parametrize("command, locked", [
+    (["screen", "900000000", "--exclude", "--reason", "SYNTHETIC"], "data/screening.csv"),
+    (["update"], "data/screening.csv"),
+    (["add-reference", DOI], "references.bib"),
+], ids=["screen", "update", "add-reference"])
+def test_a_writer_that_cannot_get_the_lock_refuses_clearly(env, httpserver, minidata: Path,
+                                                           monkeypatch, capsys, command,
+                                                           locked) -> None:
     path = minidata / "data" / "screening.csv"
     path.write_text(path.read_text(encoding="utf-8") + ROWS[0] + "\n", encoding="utf-8")
-    before = path.read_bytes()
+    def files() -> dict[Path, bytes]:
+        return {p: p.read_bytes() for p in [*(minidata / "data").rglob("*"),
+                                            minidata / "references.bib"]
+                if p.is_file() and p.name != LOCK_NAME}
+
+    before = files()
     monkeypatch.setenv("CRPS_EVIDENCE_LOCK_TIMEOUT", "0.2")
     monkeypatch.setenv("CRPS_EVIDENCE_ROOT", str(minidata))
     context = multiprocessing.get_context("fork")
     held, release = context.Event(), context.Event()
 
     def hold() -> None:
-        with data_lock(path, timeout=5):
+        with data_lock(minidata / locked, timeout=5):
             held.set()
             release.wait(10)
 
@@ -440,12 +451,14 @@ def test_a_writer_that_cannot_get_the_lock_refuses_clearly(minidata: Path, monke
     holder.start()
     try:
         assert held.wait(10)
-        assert main(["screen", "900000000", "--exclude", "--reason", "SYNTHETIC"]) != 0
+        assert main([*command, *(["--bib", str(minidata / "references.bib")]
+                                 if command[0] == "add-reference" else [])]) != 0
     finally:
         release.set()
         holder.join(10)
     assert "another crps-evidence command is writing" in capsys.readouterr().err
-    assert path.read_bytes() == before
+    assert files() == before
+    assert httpserver.log == []  # refused before asking anything
 
 
 def test_screen_keeps_crlf_line_ends_and_a_byte_order_mark(minidata: Path) -> None:
