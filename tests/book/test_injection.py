@@ -26,7 +26,7 @@ import pandas as pd
 import pytest
 from bibtexparser.model import Field
 
-from crps_evidence.book.headless import CHROMIUM, CHROMIUM_ARGS, LOCAL_HOST, serve
+from crps_evidence.book.headless import CHROMIUM, LOCAL_HOST, serve
 
 pytestmark = pytest.mark.book
 
@@ -159,9 +159,7 @@ def test_every_text_column_and_every_bibtex_field_carries_a_payload(poisoned_boo
     assert real <= fields
 
 
-def test_no_script_runs_and_the_payload_shows_as_text(poisoned_book) -> None:
-    from playwright.sync_api import sync_playwright
-
+def test_no_script_runs_and_the_payload_shows_as_text(poisoned_book, chromium) -> None:
     html, _, _ = poisoned_book
     pages = sorted(p.relative_to(html).as_posix() for p in html.rglob("*.html")
                    if p.relative_to(html).parts[0] not in {"_static", "_sources", "_images"})
@@ -169,10 +167,8 @@ def test_no_script_runs_and_the_payload_shows_as_text(poisoned_book) -> None:
             "02-evidence-overview.html", "handouts/hbot.html", "handouts/all-treatments.html"}
     assert must <= set(pages)
     dialogs, console, ran, js_links, as_text, elements = [], [], {}, {}, {}, {}
-    with serve(html) as base, sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                             args=CHROMIUM_ARGS)
-        context = browser.new_context()
+    with serve(html) as base:
+        context = chromium.new_context()
         context.route("**/*", lambda route, request: route.continue_()
                       if request.url.startswith(("data:", "blob:"))
                       or LOCAL_HOST in request.url else route.abort())
@@ -200,7 +196,7 @@ def test_no_script_runs_and_the_payload_shows_as_text(poisoned_book) -> None:
                 as_text[name] = IMG in page.inner_text("body") or SCRIPT in page.inner_text(
                     "body")
         finally:
-            browser.close()
+            context.close()
     assert dialogs == []
     assert [m for m in console if "alert" in m] == []
     assert {k: v for k, v in ran.items() if v} == {}
