@@ -66,6 +66,8 @@ extensions = [
     "myst_nb",
     "crps_fold_code",
     "crps_notebook_links",
+    # Escapes the page title the book theme prints unescaped (a handout's title is data).
+    "crps_escape",
     # Printable handouts: pages generated from the data into handouts/, linked from the
     # treatment pages (scripts/make_handouts.py prints them to PDF).
     "crps_handouts",

@@ -25,6 +25,7 @@ import sys
 from pathlib import Path
 
 from crps_evidence import load_all
+from crps_evidence._files import atomic_write_text, data_lock
 from crps_evidence.evidence.paths import data_dir
 from crps_evidence.stats.certainty import fill_rows
 
@@ -53,9 +54,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.check:
         print(f"{path.name} is out of date: run python scripts/fill_certainty.py")
         return 1
-    tmp = path.with_suffix(".csv.tmp")
-    tmp.write_text(new, encoding="utf-8")
-    tmp.replace(path)
+    with data_lock(path):  # one writer of the data at a time: read again under the lock
+        path, old, new = filled_text()
+        if old != new:
+            atomic_write_text(path, new)
     print(f"updated {path.name}")
     return 0
 

@@ -113,7 +113,9 @@ def test_add_reference(env, bib, httpserver, capsys):
         "pages": "304--311",
         "doi": DOI,
     }
-    assert [p.name for p in bib.parent.iterdir()] == ["references.bib"]
+    # Nothing left behind but the (empty, git-ignored) lock file of the folder.
+    assert sorted(p.name for p in bib.parent.iterdir()) == [".crps-evidence.lock",
+                                                            "references.bib"]
 
 
 def test_add_reference_with_pmid_lookup(env, bib, httpserver, capsys):
@@ -196,7 +198,9 @@ def test_truncated_bibtex_leaves_file_identical(env, bib, httpserver, capsys):
     err = capsys.readouterr().err
     assert "truncated" in err and "nothing written" in err
     assert bib.read_bytes() == before
-    assert [p.name for p in bib.parent.iterdir()] == ["references.bib"]
+    # Nothing left behind but the (empty, git-ignored) lock file of the folder.
+    assert sorted(p.name for p in bib.parent.iterdir()) == [".crps-evidence.lock",
+                                                            "references.bib"]
 
 
 @pytest.mark.parametrize("status", [404, 500])
@@ -227,7 +231,9 @@ def test_write_failure_leaves_file_identical(env, bib, httpserver):
     assert "cannot write" in result.stderr and "unchanged" in result.stderr
     assert len(httpserver.log) == 1  # the entry was fetched; only the write failed
     assert bib.read_bytes() == before
-    assert [p.name for p in bib.parent.iterdir()] == ["references.bib"]
+    # Nothing left behind but the (empty, git-ignored) lock file of the folder.
+    assert sorted(p.name for p in bib.parent.iterdir()) == [".crps-evidence.lock",
+                                                            "references.bib"]
 
 
 def test_broken_bibliography_is_reported(env, bib, httpserver, capsys):

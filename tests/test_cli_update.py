@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from crps_evidence._files import LOCK_NAME
 from crps_evidence.cli import main
 from crps_evidence.evidence.tables import load_screening, load_searches
 
@@ -32,7 +33,7 @@ def services(httpserver) -> FakeServices:
 
 def data_files(root: Path) -> dict[str, bytes]:
     return {str(p.relative_to(root)): p.read_bytes() for p in sorted((root / "data").rglob("*"))
-            if p.is_file()}
+            if p.is_file() and p.name != LOCK_NAME}  # the (empty) lock file does not count
 
 
 def test_update_screen_and_check(project, services, tmp_path, capsys):

@@ -55,6 +55,13 @@ BROKEN = {
                   "abstract,false,SD not reported\n" + "," * 20 + "\n", "blank-row"),
 }
 
+#: What the loader says where it words the problem itself (frictionless names a missing
+#: column as the label of the column after it): the missing column, by name.
+LOADER_SAYS = {
+    "renamed column": "field 'verified': column 'verified' is missing from the header",
+    "missing column": "field 'unverified': column 'unverified' is missing from the header",
+}
+
 # Edits frictionless accepts: the loader must accept them too (fast path or not).
 ACCEPTED = {
     "integer with a plus sign": (",40,", ",+40,"),
@@ -120,7 +127,7 @@ def test_every_broken_table_is_refused_by_both(minidata: Path, case: str) -> Non
         load_studies(folder / "studies.csv")
     assert exc.value.path == folder / "studies.csv"
     assert exc.value.line is not None and str(exc.value).startswith(str(exc.value.path))
-    assert kind in str(exc.value)
+    assert LOADER_SAYS.get(case, kind) in str(exc.value)
 
 
 @pytest.mark.parametrize("case", ACCEPTED, ids=list(ACCEPTED))
@@ -192,7 +199,7 @@ def test_a_broken_table_outside_data_is_a_data_error(elsewhere: Path, case: str)
     with pytest.raises(DataError) as exc:  # not frictionless' "path ... is not safe"
         load_studies(elsewhere)
     assert exc.value.path == elsewhere and exc.value.line is not None
-    assert kind in str(exc.value)
+    assert LOADER_SAYS.get(case, kind) in str(exc.value)
 
 
 def test_outside_foreign_keys_are_checked_against_the_project_tables(elsewhere: Path,

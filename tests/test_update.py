@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from crps_evidence._files import LOCK_NAME
 from crps_evidence.current.clients import Clients, studies_frame
 from crps_evidence.current.searches import SearchStatus, search_status
 from crps_evidence.current.trials import load_trials, save_trials
@@ -47,10 +48,10 @@ def api(settings, services):
 
 
 def files(root: Path) -> dict[str, bytes]:
-    """Every file of the project's data folder, by relative path."""
+    """Every file of the project's data folder, by relative path (not the empty lock file)."""
     data = root / "data"
     return {str(p.relative_to(data)): p.read_bytes() for p in sorted(data.rglob("*"))
-            if p.is_file()}
+            if p.is_file() and p.name != LOCK_NAME}
 
 
 def queue(root: Path) -> list[tuple[str, str, str, str]]:

@@ -5,8 +5,9 @@ Importing this module registers three plugins (``conf.py`` selects them):
 * pybtex formatting style ``crps``: each bibliography-page entry is
   :func:`crps_evidence.evidence.references.format_reference` (the same text as the reference list at
   the end of every notebook), followed by its DOI and PubMed links when the entry has a
-  ``doi`` or ``pmid`` field. BibTeX ``note`` fields are working notes about verification;
-  they stay in ``references.bib`` and are not shown to readers.
+  ``doi`` or ``pmid`` field (a ``url`` only when it is ``https`` or ``http``). BibTeX
+  ``note`` fields are working notes about verification; they stay in ``references.bib``
+  and are not shown to readers.
 * pybtex sorting style ``crps``: alphabetical by the name a citation shows, then year, title.
 * sphinxcontrib-bibtex referencing style ``crps_author_year``: ``(Kemler et al., 2000)``,
   where the name is :func:`crps_evidence.evidence.references.citation_name` (authors, else the
@@ -39,6 +40,7 @@ from sphinxcontrib.bibtex.style.referencing.basic_author_year import (
 )
 from sphinxcontrib.bibtex.style.template import join, join2, node, post_text, pre_text, reference
 
+from crps_evidence.book.display import safe_url
 from crps_evidence.evidence.references import (
     Bibliography,
     Reference,
@@ -75,11 +77,16 @@ def reference_of(entry) -> Reference:
     return bib[entry.key] if entry.key in bib else _from_pybtex(entry)
 
 
-def links(ref: Reference) -> list[HRef]:
-    """Web, DOI and PubMed links of an entry, in that order (only those it has)."""
-    out = []
-    if ref.get("url"):
-        out.append(HRef(ref.get("url"), ref.get("url")))
+def links(ref: Reference) -> list[HRef | Text]:
+    """Web, DOI and PubMed links of an entry, in that order (only those it has).
+
+    A ``url`` that is not ``https`` or ``http`` (``javascript:...``) is shown as text, not
+    linked (:func:`crps_evidence.book.display.safe_url`); pybtex escapes the text.
+    """
+    out: list[HRef | Text] = []
+    url = ref.get("url")
+    if url:
+        out.append(HRef(url, url) if safe_url(url) else Text(url))
     if ref.doi:
         out.append(HRef(f"https://doi.org/{ref.doi}", f"doi:{ref.doi}"))
     if ref.pmid:

@@ -15,12 +15,13 @@ from .errors import AnalysisError
 from .evidence.integrity import (
     check_citations,
     check_identifiers,
+    check_markup,
     check_reference_sources,
     check_rows,
     check_search_log,
     notebook_citations,
 )
-from .evidence.paths import notebooks_dir
+from .evidence.paths import data_dir, notebooks_dir
 from .evidence.risk_of_bias import check_risk_of_bias
 from .evidence.tables import (
     Evidence,
@@ -80,7 +81,17 @@ def check_integrity(evidence: Evidence | None = None,
     if search_log is not None:
         problems += check_search_log(search_log, evidence.references)
     problems += check_risk_of_bias(evidence.studies, evidence.risk_of_bias, evidence.references)
+    problems += check_markup(_all_tables(evidence), evidence.references)
     return problems + check_analyses(evidence) + check_certainty(evidence)
+
+
+def _all_tables(evidence: Evidence) -> dict[str, pd.DataFrame]:
+    """Every table of the data folder, loaded (each validated), for the markup check."""
+    from .evidence.tables import TABLES, load_table
+
+    folder = evidence.folder if evidence.folder is not None else data_dir()
+    return {f"{name}.csv": load_table(name, folder / f"{name}.csv") for name in TABLES
+            if (folder / f"{name}.csv").is_file()}
 
 
 def check_analyses(evidence: Evidence) -> list[str]:

@@ -43,11 +43,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from ._files import data_lock, remove_stale_temporaries
 from ._files import fsync_dir as _fsync_dir
 from .config import get_settings, package_version
 from .errors import ClientError, DataError
 from .evidence.references import (
     Reference,
+    doi_problem,
     is_valid_doi,
     load_references,
     make_key,
@@ -212,16 +214,52 @@ def _bib_path(arg: str | None) -> Path:
 
 def cmd_add_reference(args: argparse.Namespace) -> int:
     """Run ``add-reference``."""
-    from .current.clients import Clients, parse_bibtex_entry
-
     doi = normalize_doi(args.doi)
-    if not is_valid_doi(doi):
-        _err(f"malformed DOI {args.doi!r}: expected '10.<registrant>/<suffix>'; nothing fetched")
+    problem = doi_problem(doi)
+    if problem:
+        shown = args.doi if len(args.doi) <= 80 else args.doi[:80] + "..."
+        _err(f"malformed DOI {shown!r}: {problem}; expected '10.<registrant>/<suffix>'; "
+             "nothing fetched")
         return EXIT_INPUT
     if args.key is not None and not re.fullmatch(r"[a-z0-9]+", args.key):
         _err(f"--key {args.key!r}: use lower-case letters and digits only")
         return EXIT_INPUT
     path = _bib_path(args.bib)
+    refused = _not_bibtex(path)
+    if refused:
+        _err(f"--bib {path}: {refused}; nothing fetched")
+        return EXIT_INPUT
+    # One writer at a time: a second add-reference waits, then reads what the first added.
+    with data_lock(path):
+        remove_stale_temporaries(path.resolve(), older_than=0)  # left by a killed run
+        return _add_reference(args, doi, path)
+
+
+def _not_bibtex(path: Path) -> str | None:
+    """Why ``path`` cannot take a new entry (not BibTeX), or ``None``."""
+    if path.suffix.lower() != ".bib":
+        return "expected a BibTeX file ending in .bib"
+    if not path.is_file():
+        return "file not found (give the path of an existing .bib file)"
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return "not UTF-8 text, so not a BibTeX file this tool writes"
+    content = "".join(line for line in text.splitlines(keepends=True)
+                      if not line.lstrip().startswith("%"))  # BibTeX comment lines
+    if content.strip() and not re.search(r"^\s*@\s*[A-Za-z]+\s*[{(]", content, re.MULTILINE):
+        return "holds no BibTeX entry (no line starting with @type{), so it is not BibTeX"
+    return None
+
+
+#: What a citation key may be: the project's style, and short.
+SANE_KEY = re.compile(r"[a-z0-9]{1,64}")
+
+
+def _add_reference(args: argparse.Namespace, doi: str, path: Path) -> int:
+    from .current.clients import Clients, parse_bibtex_entry
+
     bib = load_references(path)
     for ref in bib.values():
         if ref.doi and normalize_doi(ref.doi) == doi:
@@ -247,6 +285,12 @@ def cmd_add_reference(args: argparse.Namespace) -> int:
              "add the entry by hand (or give --key); nothing written")
         return EXIT_INPUT
     key = args.key or make_key(first_author, year, title)
+    if not SANE_KEY.fullmatch(key):
+        _err(f"the BibTeX for DOI {doi} gives the key {key[:80]!r}"
+             + ("..." if len(key) > 80 else "")
+             + ", not 1 to 64 lower-case letters and digits; give one with --key; "
+             "nothing written")
+        return EXIT_INPUT
     clash = next((k for k in bib if k.lower() == key.lower()), None)
     if clash is not None:
         _err(f"{path}: key '{clash}' is already used (line {bib[clash].line}) by another "

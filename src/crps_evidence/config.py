@@ -29,6 +29,10 @@ Variable                              Meaning (default)
                                       ``Retry-After`` asking for more fails at once
 ``CRPS_EVIDENCE_NOTICE_WAIT``         waits longer than this many seconds are announced
                                       on the ``crps_evidence.current.clients`` logger (``5``)
+``CRPS_EVIDENCE_DEADLINE``            seconds one request may take in all, retries and
+                                      waits included (``120``); ``0`` means no deadline
+``CRPS_EVIDENCE_MAX_RESPONSE``        largest answer read, in bytes (``50000000``); a
+                                      BibTeX entry may be at most 1 MB whatever this says
 ====================================  ==================================================
 
 The NCBI API key is read from ``NCBI_API_KEY`` by
@@ -113,6 +117,12 @@ class Settings:
     notice_wait : float
         A wait before a retry longer than this (seconds) is announced: which service,
         how long, and that Ctrl+C stops it.
+    deadline : float
+        Seconds one request may take from the first byte sent to the last byte read,
+        every retry and wait included (``0``: none). Read timeouts bound each wait for a
+        byte; this bounds the whole, so a server that drips an answer cannot hold a run.
+    max_response : int
+        The most bytes of an answer that are read; a longer one is refused.
     """
 
     crossref_url: str = CROSSREF_URL
@@ -128,6 +138,8 @@ class Settings:
     backoff_factor: float = 1.0
     max_wait: float = 60.0
     notice_wait: float = 5.0
+    deadline: float = 120.0
+    max_response: int = 50_000_000
 
     @property
     def timeout(self) -> tuple[float, float]:
@@ -188,5 +200,7 @@ def get_settings(**overrides: object) -> Settings:
         backoff_factor=_env_float("BACKOFF", 1.0),
         max_wait=_env_float("MAX_WAIT", 60.0),
         notice_wait=_env_float("NOTICE_WAIT", 5.0),
+        deadline=_env_float("DEADLINE", 120.0),
+        max_response=int(_env_float("MAX_RESPONSE", 50_000_000)),
     )
     return settings.replace(**overrides) if overrides else settings

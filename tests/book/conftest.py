@@ -73,8 +73,17 @@ def book_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def browser(book_url: str) -> Iterator[object]:
-    """Headless Debian Chromium driven by Playwright."""
+def browser(book_url: str, chromium: object) -> object:
+    """Headless Debian Chromium driven by Playwright, for the built book."""
+    return chromium
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[object]:
+    """The session's one headless Chromium (Playwright's sync API allows one per thread)."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing (install it with `apt-get install -y chromium`)")
+    pytest.importorskip("playwright.sync_api")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

@@ -14,7 +14,10 @@ made here has none of those:
 * the table inside a ``div.crps-table-wrap`` that scrolls sideways in its own box, and
   ``data-label`` attributes on every cell so the book's CSS can stack wide tables as cards
   at phone width;
-* the same bytes for the same data (no random ids), so nbval can compare stored outputs.
+* the same bytes for the same data (no random ids), so nbval can compare stored outputs;
+* every cell escaped, and a link only to an ``https``, ``http`` or relative address: this
+  module is the one path from data to HTML and Markdown (:func:`html_text`, :func:`md_text`,
+  :func:`safe_url`, from :mod:`crps_evidence._markup`).
 
 :func:`reader_table` wraps a DataFrame so that Jupyter displays it this way while code keeps
 using it as a DataFrame; :func:`register_formatter` makes every DataFrame a notebook displays
@@ -39,14 +42,21 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 import pandas as pd
 
+from .._markup import html_text, markup_in, md_text, safe_url, unsafe_url
+
 __all__ = [
     "MISSING",
     "RESULT_LABELS",
     "ReaderTable",
     "format_value",
+    "html_text",
+    "markup_in",
+    "md_text",
     "reader_table",
     "register_formatter",
+    "safe_url",
     "to_html",
+    "unsafe_url",
 ]
 
 #: What a missing value looks like unless the caller says otherwise.
@@ -240,8 +250,9 @@ def to_html(
             text = _cell(value, missing, booleans)
             target = values.get(links[column]) if column in links else None
             if target is not None and not _is_missing(target) and not _is_missing(value):
-                href = link_format(str(target)) if link_format else str(target)
-                text = f'<a href="{_html.escape(href)}">{text}</a>'
+                href = safe_url(link_format(str(target)) if link_format else str(target))
+                if href is not None:  # an address that may not be linked shows no link
+                    text = f'<a href="{_html.escape(href)}">{text}</a>'
             kind = _NUM if column in numeric else ""
             cells.append(f'<td data-label="{head}"{kind}>{text}</td>')
         out.append("<tr>" + "".join(cells) + "</tr>")

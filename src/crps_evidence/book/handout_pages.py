@@ -10,7 +10,8 @@ The book's extension ``notebooks/_ext/crps_handouts.py`` writes these pages into
 
 Each page carries the class ``crps-handout`` so the book's print stylesheet fits it on one
 sheet; ``scripts/make_handouts.py`` prints them to PDF with headless Chromium. Text from the
-data is escaped, so a ``*``, ``$`` or ``<`` in a summary shows as written.
+data is escaped (:func:`~crps_evidence.book.display.md_text`), so a ``*``, ``$`` or ``<``
+in a summary shows as written, and an address is linked only when it is ``https`` or ``http``.
 
 Examples
 --------
@@ -27,6 +28,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..evidence.tables import Evidence
+from .display import md_text, safe_url
 from .handouts import (
     GENERAL_QUESTIONS,
     HANDOUT_NOTICE,
@@ -61,18 +63,8 @@ MARKER = ("<!-- Generated from data/ by crps_evidence.book.handout_pages when th
 _FRONT_MATTER = ("---", "html_theme.sidebar_secondary.remove: true", "---", MARKER, "")
 COLLECTION = "CRPS treatment evidence notebooks"
 
-_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|$~!])")
-
-
-def md_text(text: str) -> str:
-    """Escape Markdown (and MyST math, ``$``) in plain text from the data.
-
-    Examples
-    --------
-    >>> md_text("pain < 3 in 50% of *cases*, $20")
-    'pain \\\\< 3 in 50% of \\\\*cases\\\\*, \\\\$20'
-    """
-    return _SPECIAL.sub(r"\\\1", text)
+#: A notebook name that may go into a link target as it is (``treatments.notebook``).
+_NOTEBOOK = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*\.ipynb")
 
 
 def _link(text: str, target: str) -> str:
@@ -80,9 +72,13 @@ def _link(text: str, target: str) -> str:
 
 
 def _url(url: str) -> str:
-    """A URL shown as itself and linked; ``<...>`` keeps a DOI's parentheses as they are."""
-    safe = url.replace(" ", "%20").replace("<", "%3C").replace(">", "%3E")
-    return f"[{md_text(safe)}](<{safe}>)"
+    """A URL shown as itself and linked (``<...>`` keeps a DOI's parentheses as they are);
+    an address that may not be linked (:func:`~crps_evidence.book.display.safe_url`) is text.
+    """
+    href = safe_url(url)
+    if href is None:
+        return md_text(url)
+    return f"[{md_text(href)}](<{href}>)"
 
 
 def _sources(sources: Sequence[Source]) -> list[str]:
@@ -117,7 +113,7 @@ def handout_page(handout: Handout) -> str:
         The page's Markdown, ending in a newline.
     """
     # An empty link text: the book shows the title of the page the notebook became.
-    full = (f"the full page, [](../{handout.notebook})" if handout.notebook
+    full = (f"the full page, [](../{handout.notebook})" if _NOTEBOOK.fullmatch(handout.notebook)
             else "the pages of the collection")
     lines = [*_FRONT_MATTER, f"# {md_text(handout.name)}", "",
              "```{container} crps-handout crps-handout-meta",

@@ -25,7 +25,14 @@ from ..evidence.references import format_reference, short_citation
 from ..evidence.tables import Evidence, load_all, load_outcomes, load_studies, load_treatments
 from ..stats import synthesis
 from . import overview, plots
-from .display import RESULT_LABELS, ReaderTable, reader_table, register_formatter, to_html
+from .display import (
+    RESULT_LABELS,
+    ReaderTable,
+    md_text,
+    reader_table,
+    register_formatter,
+    to_html,
+)
 
 __all__ = [
     "NOTICE",
@@ -155,7 +162,7 @@ def certainty_sentence(treatment_id: str, evidence: Evidence | None = None,
     Returns
     -------
     str
-        Markdown (the level in bold).
+        Markdown (the level in bold); text from the data is escaped.
     """
     from ..stats.certainty import NO_STUDIES, headline
 
@@ -165,13 +172,13 @@ def certainty_sentence(treatment_id: str, evidence: Evidence | None = None,
     if row["certainty"] == NO_STUDIES:
         return ("No studies found: we found no trial or other study of this treatment in CRPS, "
                 "so there is nothing to rate.")
-    what = f"for {row['outcome']}, {row['comparison']}"
+    what = f"for {md_text(row['outcome'])}, {md_text(row['comparison'])}"
     if row["published"]:
-        ref = short_citation(evidence.references[row["rated_by"]])
+        ref = md_text(short_citation(evidence.references[row["rated_by"]]))
         text = f"**{row['certainty'].capitalize()} certainty** {what}, as rated by {ref}"
         if row["ours"]:
             text += (f"; our own assessment (GRADE method) of the trials in this collection: "
-                     f"{row['ours']}")
+                     f"{md_text(row['ours'])}")
         return text + "."
     return (f"**{row['certainty'].capitalize()} certainty** {what}: our assessment (GRADE "
             "method), not a published rating.")
@@ -267,16 +274,16 @@ def key_points(treatment_id: str) -> Markdown:
     counts = overview.treatment_summary(evidence).set_index("id").loc[treatment_id]
     lines = []
     if not pd.isna(row["plain_summary"]):
-        lines.append(f"**In short:** {row['plain_summary']}")
+        lines.append(f"**In short:** {md_text(row['plain_summary'])}")
     lines.append(f"**How sure can we be?** {certainty_sentence(treatment_id, evidence)}")
     meaning = _main_finding(treatment_id, evidence)
     if meaning:
-        lines.append(f"**What it means:** {meaning}")
-    lines.append(f"**Access:** {ACCESS_WORDS.get(row['access'], row['access'])}")
+        lines.append(f"**What it means:** {md_text(meaning)}")
+    lines.append(f"**Access:** {ACCESS_WORDS.get(row['access'], md_text(row['access']))}")
     if not pd.isna(row["typical_course"]):
-        lines.append(f"**Course as studied:** {row['typical_course']}")
+        lines.append(f"**Course as studied:** {md_text(row['typical_course'])}")
     if not pd.isna(row["main_adverse_events"]):
-        lines.append(f"**Side effects and risks:** {row['main_adverse_events']}")
+        lines.append(f"**Side effects and risks:** {md_text(row['main_adverse_events'])}")
     rcts, others = int(counts["rcts"]), int(counts["other_studies"])
     studies = plural(rcts, "randomised trial")
     if rcts:
@@ -382,7 +389,7 @@ def evidence_timeline(treatment_id: str | list[str]) -> Image | Markdown:
     undated = sorted(labels[i] for i, y in zip(studies["id"], years, strict=True) if y is None)
     if undated:
         display(Markdown("Not on the timeline (publication year not verified): "
-                         + "; ".join(undated) + "."))
+                         + "; ".join(map(md_text, undated)) + "."))
     studies = studies[[y is not None for y in years]]
     frame = pd.DataFrame({
         "label": studies["id"].map(labels),
@@ -498,6 +505,11 @@ def _registry_words(table: pd.DataFrame) -> dict[str, dict[str, str]]:
     return {c: {code: words(code) for code in table[c].dropna().unique()} for c in columns}
 
 
+def _code(text: object) -> str:
+    """Text for a Markdown code span: one line, no backtick (so nothing can end the span)."""
+    return " ".join(str(text).split()).replace("`", "'")
+
+
 def trials_table(treatment_id: str) -> ReaderTable | HTML | Markdown:
     """Ongoing and recent trials: a registry snapshot, else registrations read by hand.
 
@@ -510,8 +522,9 @@ def trials_table(treatment_id: str) -> ReaderTable | HTML | Markdown:
     table = load_trials(treatment_id)
     if table is not None:
         display(Markdown(
-            f"Registry records fetched {table.attrs.get('fetched', '(date unknown)')} for the "
-            f"query `{table.attrs.get('query', '')}`: registrations, not results; read each "
+            f"Registry records fetched {md_text(table.attrs.get('fetched', '(date unknown)'))} "
+            f"for the query `{_code(table.attrs.get('query', ''))}`: "
+            "registrations, not results; read each "
             "record before citing it."))
         return reader_table(table, labels=_registry_words(table))
     records = read_records(treatment_id)
@@ -552,14 +565,14 @@ def references(notebook: str) -> HTML:
     refs = sorted((bib[k] for k in keys), key=lambda r: (format_reference(r).lower(), r.key))
     items = []
     for ref in refs:
-        links = [f'<a href="bibliography.html#cite-{ref.key}">bibliography</a>']
+        links = [f'<a href="bibliography.html#cite-{html.escape(ref.key)}">bibliography</a>']
         if ref.doi:
             links.append(f'<a href="https://doi.org/{html.escape(ref.doi)}">doi:'
                          f"{html.escape(ref.doi)}</a>")
         if ref.pmid:
-            links.append(f'<a href="https://pubmed.ncbi.nlm.nih.gov/{ref.pmid}/">'
-                         f"PMID {ref.pmid}</a>")
-        items.append(f'<li id="ref-{ref.key}">{html.escape(format_reference(ref))} '
+            links.append(f'<a href="https://pubmed.ncbi.nlm.nih.gov/{html.escape(ref.pmid)}/">'
+                         f"PMID {html.escape(ref.pmid)}</a>")
+        items.append(f'<li id="ref-{html.escape(ref.key)}">{html.escape(format_reference(ref))} '
                      f'[{" · ".join(links)}]</li>')
     return HTML('<ol class="crps-references">\n' + "\n".join(items) + "\n</ol>")
 
@@ -622,7 +635,7 @@ def design_counts(treatment_id: str | list[str]) -> Markdown:
                if (studies["treatment_id"] == t).any()]
     if len(present) > 1:
         names = evidence.treatments.set_index("id")["name"]
-        each = [f"{names[t]}, {design_phrase(studies[studies['treatment_id'] == t])}"
+        each = [f"{md_text(names[t])}, {design_phrase(studies[studies['treatment_id'] == t])}"
                 for t in present]
         text += " By treatment: " + "; ".join(each) + "."
     return Markdown(text)
@@ -646,7 +659,7 @@ def pooled_analysis(analysis_id: str) -> None:
     measure = str(result.spec["effect_measure"])
     name = {"RR": "risk ratio", "OR": "odds ratio", "RD": "risk difference",
             "MD": "mean difference", "SMD": "standardised mean difference"}[measure]
-    display(Markdown(f"**Question.** {result.spec['question']}"))
+    display(Markdown(f"**Question.** {md_text(result.spec['question'])}"))
     outcome = {"incidence": "Developing CRPS"}.get(result.spec["domain"],
                                                     result.spec["domain"].capitalize())
     figure = plots.forest_plot(result.effects, pooled=p, labels=result.labels,
@@ -693,7 +706,7 @@ def pooled_analysis(analysis_id: str) -> None:
         notes.append("Leaving out one trial at a time, the estimate ranges from "
                      f"{_fmt(loo['estimate'].min(), ratio)} to "
                      f"{_fmt(loo['estimate'].max(), ratio)}.")
-    notes.append(f"*Why these trials:* {result.spec['note']}")
+    notes.append(f"*Why these trials:* {md_text(result.spec['note'])}")
     display(Markdown("\n\n".join(notes)))
 
 

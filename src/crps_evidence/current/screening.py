@@ -21,7 +21,14 @@ from typing import Any
 
 import pandas as pd
 
-from .._files import atomic_write_text, csv_text, read_csv_rows
+from .._files import (
+    atomic_write_text,
+    csv_style,
+    csv_text,
+    data_lock,
+    read_csv_rows,
+    remove_stale_temporaries,
+)
 from ..errors import DataError
 from ..evidence.references import Bibliography, is_valid_doi, normalize_doi
 
@@ -180,6 +187,10 @@ def mark(path: str | Path, pmid: str, status: str, *, reason: str = "",
          treatment_id: str | None = None, today: date | None = None) -> Decision:
     """Record a screening decision in ``screening.csv`` (written atomically).
 
+    The queue's folder is locked (:func:`crps_evidence._files.data_lock`) while the file is
+    read, changed and written, so two decisions recorded at once are both kept; line
+    endings and a byte-order mark stay as they were.
+
     Parameters
     ----------
     path : str or Path
@@ -206,10 +217,9 @@ def mark(path: str | Path, pmid: str, status: str, *, reason: str = "",
         treatment), or one queued under several treatments without ``treatment_id``.
         Nothing is written.
     OSError
-        The file could not be written (it is left as it was).
+        The file could not be written (it is left as it was), or another command kept it
+        locked for too long (nothing written).
     """
-    from datetime import UTC, datetime
-
     if status not in STATUSES:
         raise ValueError(f"status {status!r}: expected one of {', '.join(STATUSES)}")
     reason = " ".join(reason.split())
@@ -217,9 +227,19 @@ def mark(path: str | Path, pmid: str, status: str, *, reason: str = "",
         raise ValueError("an exclusion needs a reason (--reason \"...\"): say why the record "
                          "does not belong, e.g. 'not CRPS' or 'animal study'")
     path = Path(path)
+    with data_lock(path):  # another run writing the queue: wait for it, then read its result
+        remove_stale_temporaries(path, older_than=0)  # every writer holds the lock: all stale
+        return _mark(path, pmid, status, reason, treatment_id, today)
+
+
+def _mark(path: Path, pmid: str, status: str, reason: str, treatment_id: str | None,
+          today: date | None) -> Decision:
+    from datetime import UTC, datetime
+
     from ..evidence.tables import load_screening
 
     load_screening(path)  # a broken file is reported (file, line, field), not edited
+    style = csv_style(path)
     header, rows = read_csv_rows(path)
     if list(header) != list(COLUMNS):
         raise DataError(path, f"expected the columns {', '.join(COLUMNS)}", line=1)
@@ -245,7 +265,7 @@ def mark(path: str | Path, pmid: str, status: str, *, reason: str = "",
     row.update({"status": status, "reason": reason,
                 "screened": "" if status == "to screen"
                 else (today or datetime.now(UTC).date()).isoformat()})
-    atomic_write_text(path, csv_text(header, rows))
+    atomic_write_text(path, csv_text(header, rows, style))
     return Decision(pmid, row["treatment_id"], before, status, index + 2, row.get("title", ""))
 
 

@@ -30,7 +30,7 @@ from typing import Any
 
 import pandas as pd
 
-from .._files import atomic_write_text
+from .._files import atomic_write_text, data_lock
 from ..errors import DataError
 from ..evidence.paths import data_dir
 from .clients import TRIAL_COLUMNS, ClinicalTrialsClient, is_valid_nct_id, studies_frame
@@ -414,7 +414,8 @@ def save_trials(
     """
     path = snapshot_path(treatment_id, directory)
     text = snapshot_text(treatment_id, frame, query=query, fetched=fetched, endpoint=endpoint)
-    atomic_write_text(path, text)
+    with data_lock(path.parent):  # the data folder's lock, as `update` takes it
+        atomic_write_text(path, text)
     return path
 
 

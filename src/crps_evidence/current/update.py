@@ -38,7 +38,7 @@ from typing import Any
 
 import pandas as pd
 
-from .._files import csv_text, read_csv_rows, replace_together
+from .._files import csv_style, csv_text, data_lock, read_csv_rows, replace_together
 from ..errors import ClientError, CRPSEvidenceError, DataError
 from ..evidence.paths import project_root
 from ..evidence.references import load_references
@@ -365,9 +365,13 @@ class _Run:
     def texts(self) -> dict[Path, str]:
         """Every file to write, the queue before the search dates (see replace_together)."""
         texts = dict(self.snapshots)
-        texts[self.screening_path] = csv_text(self.queue_header, self.queue_rows)
-        texts[self.searches_path] = csv_text(self.search_header, self.search_rows)
-        texts[self.log_path] = csv_text(self.log_header, self.log_rows)
+        texts[self.screening_path] = csv_text(self.queue_header, self.queue_rows,
+                                              csv_style(self.screening_path))
+        texts[self.searches_path] = csv_text(self.search_header, self.search_rows,
+                                             csv_style(self.searches_path))
+        texts[self.log_path] = csv_text(self.log_header, self.log_rows,
+                                        csv_style(self.log_path) if self.log_path.is_file()
+                                        else None)
         self._validate(texts)
         return texts
 
@@ -441,16 +445,19 @@ def run_update(
     folder = _data_folder(root)
     bib_path = folder.parent / "references.bib"
     today = today or _utc_today()
-    run = _Run(folder, bib_path, clients, today, page_size)
-    order = _selected(run.searches, treatments)
-    run.prepare(order)
-    if clients is None:
-        from .clients import Clients
+    # The data folder stays locked from the first read to the last write: a `screen` run at
+    # the same time waits for this one (or refuses after a while) and then reads its result.
+    with data_lock(folder / "screening.csv"):
+        run = _Run(folder, bib_path, clients, today, page_size)
+        order = _selected(run.searches, treatments)
+        run.prepare(order)
+        if clients is None:
+            from .clients import Clients
 
-        with Clients() as own:
-            run.clients = own
-            return _search_and_save(run, order, report, progress)
-    return _search_and_save(run, order, report, progress)
+            with Clients() as own:
+                run.clients = own
+                return _search_and_save(run, order, report, progress)
+        return _search_and_save(run, order, report, progress)
 
 
 def _search_and_save(run: _Run, order: Sequence[int], report: str | Path | None,

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import pandas as pd
 
+from .._markup import markup_in, unsafe_url
 from .paths import notebooks_dir
 from .references import Bibliography, is_valid_doi, is_valid_pmid, normalize_doi
 from .tables import Evidence
@@ -147,6 +148,7 @@ def check_rows(evidence: Evidence, folder: Path | None = None) -> list[str]:
             elif not pd.isna(row.ci_low) and not row.ci_low <= row.effect <= row.ci_high:
                 problems.append(f"{where}: effect {row.effect} lies outside its CI "
                                 f"[{row.ci_low}, {row.ci_high}]")
+    problems += check_parents(treatments)
     folder = folder if folder is not None else notebooks_dir()
     if folder.is_dir():
         for line, row in zip(range(2, len(treatments) + 2), treatments.itertuples(),
@@ -206,3 +208,106 @@ def check_search_log(log: pd.DataFrame, bib: Bibliography) -> list[str]:
         problems += [f"{at}: field 'included': {key!r} is not in references.bib"
                      for key in keys if key not in bib]
     return problems
+
+
+def check_parents(treatments: pd.DataFrame, where: str = "treatments.csv") -> list[str]:
+    """A ``parent`` names another treatment, and following parents never comes back round.
+
+    A treatment that is its own parent, or a cycle (a -> b -> a), would count a child with
+    its parent's trials and drop it from the pooling status: both are errors.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"id": ["a", "b", "c"], "parent": ["b", "a", "c"]})
+    >>> for problem in check_parents(frame):
+    ...     print(problem)
+    treatments.csv, line 2, field 'parent': value 'b': parents form a cycle (a -> b -> a)
+    treatments.csv, line 4, field 'parent': value 'c': a treatment cannot be its own parent
+    """
+    parents = {str(i): (None if pd.isna(p) else str(p))
+               for i, p in zip(treatments["id"], treatments["parent"], strict=True)}
+    problems, reported = [], set()
+    for line, (tid, parent) in enumerate(parents.items(), start=2):
+        at = f"{where}, line {line}, field 'parent': value {parent!r}"
+        if parent is None:
+            continue
+        if parent == tid:
+            problems.append(f"{at}: a treatment cannot be its own parent")
+            continue
+        chain = [tid]
+        while parent is not None and parent in parents and parent not in chain:
+            chain.append(parent)
+            parent = parents[parent]
+        if parent is not None and parent in chain and parent != chain[-1]:
+            cycle = chain[chain.index(parent):]
+            if frozenset(cycle) not in reported and tid in cycle:
+                reported.add(frozenset(cycle))
+                problems.append(f"{at}: parents form a cycle "
+                                f"({' -> '.join([*cycle, cycle[0]])})")
+    return problems
+
+
+#: Columns that hold addresses, by name (besides those the schema types as ``uri``).
+URL_COLUMNS = frozenset({"source_url", "url"})
+
+
+def check_markup(tables: Mapping[str, pd.DataFrame], bib: Bibliography | None = None
+                 ) -> list[str]:
+    """No HTML in any text of the tables or the bibliography, and only web addresses.
+
+    Everything is escaped when the book is built; this check reports a cell or a field that
+    holds an HTML tag (``<script``, ``<img``: data is text, never markup) or an address that
+    is not ``https`` or ``http`` (``javascript:``), so a pull request that adds one fails.
+
+    Parameters
+    ----------
+    tables : mapping of str to DataFrame
+        File name (``studies.csv``) to the loaded table.
+    bib : Bibliography, optional
+        ``references.bib``: every field of every entry is checked too.
+
+    Returns
+    -------
+    list of str
+        One problem per cell or field, naming file, line, field and value.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"id": ["a"], "note": ["<img src=x onerror=alert(1)>"],
+    ...                       "source_url": ["javascript:alert(1)"]})
+    >>> for problem in check_markup({"t.csv": frame}):
+    ...     print(problem)
+    t.csv, line 2, field 'note': value '<img src=x onerror=alert(1)>': HTML markup ('<img') in a text; write it as plain text
+    t.csv, line 2, field 'source_url': value 'javascript:alert(1)': not a web address: scheme 'javascript' is not one of http, https
+    """  # noqa: E501
+    problems = []
+    for name, frame in tables.items():
+        for column in frame.columns:
+            values = frame[column]
+            if not (pd.api.types.is_string_dtype(values) or values.dtype == object):
+                continue
+            for line, value in zip(range(2, len(frame) + 2), values, strict=True):
+                if value is None or (not isinstance(value, str) and pd.isna(value)):
+                    continue
+                problems += _markup_problems(f"{name}, line {line}", str(column), str(value))
+    if bib is not None:
+        for key, ref in bib.items():
+            for field, value in ref.fields.items():
+                problems += _markup_problems(f"{bib.path}, line {ref.line}, entry {key!r}",
+                                             field, value)
+    return problems
+
+
+def _markup_problems(at: str, field: str, value: str) -> list[str]:
+    where = f"{at}, field {field!r}: value {value!r}"
+    found = []
+    tag = markup_in(value)
+    if tag:
+        found.append(f"{where}: HTML markup ({tag!r}) in a text; write it as plain text")
+    if field in URL_COLUMNS or field.endswith("_url"):
+        why = unsafe_url(value)
+        if why and not tag:
+            found.append(f"{where}: not a web address: {why}")
+    elif re.match(r"\s*(javascript|vbscript|data):", value, re.IGNORECASE):
+        found.append(f"{where}: a script address in a text")
+    return found

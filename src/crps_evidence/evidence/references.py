@@ -17,7 +17,11 @@ from pylatexenc.latex2text import LatexNodes2Text
 from ..errors import DataError
 from .paths import bibliography_path
 
-DOI_PATTERN = re.compile(r"^10\.\d{4,9}/\S+$")
+#: A DOI: ``10.`` and a registrant code of digits (dotted sub-codes allowed), ``/``, and a
+#: suffix of printable ASCII without spaces, quotes, backslashes or braces.
+DOI_PATTERN = re.compile(r"^10\.\d{4,9}(?:\.\d+)*/[!#-\[\]-z|~]+$")
+#: The longest DOI accepted (registered DOIs are far shorter).
+MAX_DOI_LENGTH = 300
 PMID_PATTERN = re.compile(r"^[1-9]\d{0,8}$")
 _DOI_PREFIXES = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|doi:\s*)", re.IGNORECASE)
 _STOPWORDS = frozenset(
@@ -273,9 +277,40 @@ def normalize_doi(doi: str) -> str:
     return _DOI_PREFIXES.sub("", doi.strip()).lower()
 
 
+def doi_problem(doi: str) -> str | None:
+    """Why ``doi`` is not a bare, well-formed DOI, or ``None`` when it is one.
+
+    The syntax of the DOI Handbook (``10.<registrant>/<suffix>``), limited to what a
+    request and a BibTeX field can carry safely: at most :data:`MAX_DOI_LENGTH` characters,
+    printable ASCII without spaces, quotes, backslashes or braces, no ``.`` or ``..`` path
+    segment (which would lead a request out of the resolver's path) and no HTML tag
+    (``<`` is allowed before a digit, as in SICI DOIs ``...43:4<448::AID-JBM14>3.0.CO;2-H``).
+
+    Examples
+    --------
+    >>> doi_problem("10.1000/../../etc/passwd")
+    "a '.' or '..' path segment"
+    >>> doi_problem("10.1000/<script>"), doi_problem("10.1016/j.pain.2009.06.023")
+    ('markup in the suffix', None)
+    """
+    if len(doi) > MAX_DOI_LENGTH:
+        return f"{len(doi)} characters, more than {MAX_DOI_LENGTH}"
+    if not DOI_PATTERN.match(doi):
+        return "expected '10.<registrant>/<suffix>' in printable characters"
+    if any(part in {".", ".."} for part in doi.split("/")[1:]):
+        return "a '.' or '..' path segment"
+    if re.search(r"<[A-Za-z/!?]", doi):
+        return "markup in the suffix"
+    return None
+
+
 def is_valid_doi(doi: str) -> bool:
-    """Whether ``doi`` is a bare, well-formed DOI (``10.<registrant>/<suffix>``)."""
-    return bool(DOI_PATTERN.match(doi))
+    """Whether ``doi`` is a bare, well-formed DOI (see :func:`doi_problem`).
+
+    >>> is_valid_doi("10.1000/abc"), is_valid_doi("10.1000/" + "x" * 400)
+    (True, False)
+    """
+    return doi_problem(doi) is None
 
 
 def is_valid_pmid(pmid: str) -> bool:

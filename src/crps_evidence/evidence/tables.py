@@ -12,6 +12,7 @@ project's schema and its foreign keys against the project's tables
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import json
 from functools import cache
@@ -23,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
+from . import validation
 from .paths import data_dir
 from .references import Bibliography, load_references
 from .tableschema import FALSE_VALUES, TRUE_VALUES, CsvTable
@@ -50,8 +52,22 @@ _TRUTH = {**dict.fromkeys(TRUE_VALUES, True), **dict.fromkeys(FALSE_VALUES, Fals
 
 @cache
 def _read_descriptor(path: Path, mtime: float) -> dict[str, Any]:
-    with path.open(encoding="utf-8") as handle:
-        return json.load(handle)
+    """The data package descriptor; :class:`DataError` with file and line when it is not JSON."""
+    data = path.read_bytes()
+    if data.startswith(codecs.BOM_UTF8):
+        raise DataError(path, "the file starts with a byte-order mark; save it as UTF-8 "
+                        "without one (JSON does not allow it)", line=1)
+    try:
+        descriptor = json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise DataError(path, "not UTF-8 text; save it as UTF-8",
+                        line=data[:exc.start].count(b"\n") + 1) from None
+    except json.JSONDecodeError as exc:
+        raise DataError(path, f"not valid JSON: {exc.msg} (column {exc.colno})",
+                        line=exc.lineno) from None
+    if not isinstance(descriptor, dict):
+        raise DataError(path, "not a data package: expected a JSON object", line=1)
+    return descriptor
 
 
 def _descriptor_for(csv_path: Path) -> tuple[Path, dict[str, Any]]:
@@ -134,7 +150,7 @@ def _validated(name: str, path: str | Path | None) -> tuple[Path, CsvTable | Non
 
 
 #: Bumped when the checks change, so markers of tables validated by older checks expire.
-VALIDATION_VERSION = "2"
+VALIDATION_VERSION = "3"
 
 
 def _validation_marker(descriptor: dict[str, Any], inputs: list[Path]) -> Path | None:
@@ -178,14 +194,29 @@ def _remember_valid(marker: Path | None) -> None:
         pass
 
 
+def _forget_valid(csv_path: Path, name: str) -> None:
+    """Remove the validation marker of ``csv_path`` (the file was refused after all)."""
+    where, descriptor = _descriptor_for(csv_path)
+    plan = make_plan(name, csv_path, where, descriptor, _project_data())
+    marker = _validation_marker(plan.package, plan.inputs)
+    if marker is not None:
+        marker.unlink(missing_ok=True)
+
+
 def _read(name: str, path: str | Path | None) -> pd.DataFrame:
     csv_path, table = _validated(name, path)
     fields = _resource_descriptor(_descriptor_for(csv_path)[1], name, csv_path)["schema"]["fields"]
     types = {f["name"]: f.get("type", "string") for f in fields}
     if table is not None and table.header == list(types):
         return _frame(table, types)
-    frame = pd.read_csv(csv_path, dtype=str, keep_default_na=False, na_values=[""],
-                        encoding="utf-8")
+    try:
+        frame = pd.read_csv(csv_path, dtype=str, keep_default_na=False, na_values=[""],
+                            encoding="utf-8-sig")
+    except (ValueError, UnicodeDecodeError) as exc:  # pandas' ParserError is a ValueError
+        # Never trust a cache over the file: forget it, and let validation say what is wrong.
+        _forget_valid(csv_path, name)
+        validation.check_structure(csv_path)
+        raise DataError(csv_path, f"cannot be read as CSV: {exc}") from None
     for column, kind in types.items():
         if kind == "boolean":
             frame[column] = frame[column].map(_TRUTH).astype("boolean")
@@ -215,6 +246,19 @@ def _frame(table: CsvTable, types: dict[str, str]) -> pd.DataFrame:
             columns[column] = pd.array([v or None for v in cells],
                                        dtype=_PANDAS_TYPES.get(kind, "string"))
     return pd.DataFrame(columns, index=pd.RangeIndex(len(table.rows)))
+
+
+def load_table(name: str, path: str | Path | None = None) -> pd.DataFrame:
+    """Load any table of :data:`TABLES` by name (validated like ``load_<name>``).
+
+    Examples
+    --------
+    >>> load_table("treatments")["id"].is_unique
+    True
+    """
+    if name not in TABLES:
+        raise ValueError(f"unknown table {name!r}; expected one of {', '.join(TABLES)}")
+    return _read(name, path)
 
 
 def load_treatments(path: str | Path | None = None) -> pd.DataFrame:

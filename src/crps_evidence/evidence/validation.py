@@ -15,7 +15,9 @@ from two folders can be checked together), and its first error is raised as a
 
 from __future__ import annotations
 
+import codecs
 import json
+import re
 import shutil
 import tempfile
 import warnings
@@ -27,7 +29,7 @@ from ..errors import DataError, ForeignKeyNotCheckedWarning
 from . import tableschema
 from .tableschema import CsvTable
 
-__all__ = ["Plan", "make_plan", "validate", "warn_unchecked"]
+__all__ = ["Plan", "check_structure", "make_plan", "validate", "warn_unchecked"]
 
 
 @dataclass(frozen=True)
@@ -137,11 +139,114 @@ def validate(plan: Plan) -> CsvTable | None:
     DataError
         The first problem, naming file, line, field and value.
     """
+    check_structure(plan.csv_path, [f.get("name") for f in
+                                    plan.target.get("schema", {}).get("fields", [])])
     table = tableschema.read_csv(plan.csv_path)
     if table is not None and _fast_valid(plan, table):
         return table
     _frictionless_validate(plan)
     return table
+
+
+_QUOTED = re.compile(r'"(?:[^"]|"")*"')
+_PLAIN = re.compile(r'[^",\r\n]*')
+
+
+def _short(text: str, longest: int = 60) -> str:
+    return text if len(text) <= longest else text[:longest] + "..."
+
+
+def check_structure(path: Path, columns: list[str] | None = None) -> None:
+    """Refuse a CSV file that readers would read differently, naming line, field and value.
+
+    Before any other check (and before the validation cache can remember the file), the
+    file must be UTF-8 (a byte-order mark is allowed), every quoted field must be closed,
+    a quote may only open a field or be doubled inside a quoted one, and the header must
+    name every column of the schema. Without this, Python's reader would load an unclosed
+    quote silently, pandas would refuse the same bytes later, and a quote in the middle of
+    a field would vanish.
+
+    Parameters
+    ----------
+    path : Path
+        The CSV file.
+    columns : list of str, optional
+        The schema's field names; a missing one is reported as the missing column.
+
+    Raises
+    ------
+    DataError
+        Naming the file, the line, the field (when known) and the value.
+    """
+    data = path.read_bytes()
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8):]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        start = data.rfind(b"\n", 0, exc.start) + 1
+        shown = data[start:exc.end].decode("utf-8", errors="replace")
+        raise DataError(path, f"byte 0x{data[exc.start]:02x} is not UTF-8 (the file looks "
+                        "like Latin-1 or Windows-1252); save it as UTF-8", line=line,
+                        value=_short(shown)) from None
+    header: list[str] = []
+    pos, line, column, field_start = 0, 1, 0, 1
+    size = len(text)
+    while pos < size:
+        field_start = line
+        if text[pos] == '"':
+            match = _QUOTED.match(text, pos)
+            if match is None:
+                raise DataError(path, "a quoted field is never closed (a missing \" at "
+                                "its end)", line=line, field=_name(header, column, line),
+                                value=_short(text[pos:].split("\n", 1)[0]))
+            value = match.group(0)[1:-1].replace('""', '"')
+            line += match.group(0).count("\n")
+            pos = match.end()
+            if pos < size and text[pos] not in ",\r\n":
+                raise DataError(path, "text after the closing quote of a field (write a \" "
+                                "inside a quoted field as \"\")", line=line,
+                                field=_name(header, column, field_start),
+                                value=_short(match.group(0) + text[pos]
+                                             + _PLAIN.match(text, pos + 1).group(0)))
+        else:
+            match = _PLAIN.match(text, pos)
+            value = match.group(0)
+            pos = match.end()
+            if pos < size and text[pos] == '"':
+                raise DataError(path, "a \" inside a field that is not quoted (quote the "
+                                "field and double the \")", line=line,
+                                field=_name(header, column, line),
+                                value=_short(value + '"' + _PLAIN.match(text, pos + 1)
+                                             .group(0)))
+        if field_start == 1:
+            header.append(value)
+        if pos >= size:
+            break
+        if text[pos] == ",":
+            column += 1
+            pos += 1
+            continue
+        pos += 2 if text.startswith("\r\n", pos) else 1
+        if line == 1 and columns:
+            missing = [c for c in columns if c not in header]
+            if missing:
+                raise DataError(path, f"column {missing[0]!r} is missing from the header "
+                                f"(it has: {', '.join(header)})", line=1, field=missing[0])
+        line += 1
+        column = 0
+    if line == 1 and columns:
+        missing = [c for c in columns if c not in header]
+        if missing:
+            raise DataError(path, f"column {missing[0]!r} is missing from the header "
+                            f"(it has: {', '.join(header)})", line=1, field=missing[0])
+
+
+def _name(header: list[str], column: int, line: int) -> str | None:
+    if line == 1:
+        return None
+    return header[column] if column < len(header) else f"column {column + 1}"
 
 
 def warn_unchecked(plan: Plan, stacklevel: int = 2) -> None:

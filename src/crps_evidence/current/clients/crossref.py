@@ -8,8 +8,11 @@ from urllib.parse import quote, urlsplit
 import bibtexparser
 
 from ...errors import ClientError
-from ...evidence.references import is_valid_doi, normalize_doi, quiet_bibtexparser
+from ...evidence.references import doi_problem, normalize_doi, quiet_bibtexparser
 from .http import Service
+
+#: The longest BibTeX answer read: one entry is a few kilobytes.
+BIBTEX_MAX_BYTES = 1_000_000
 
 
 def checked_doi(doi: str) -> str:
@@ -19,12 +22,23 @@ def checked_doi(doi: str) -> str:
     '10.5555/abc'
     """
     bare = normalize_doi(doi)
-    if not is_valid_doi(bare):
+    problem = doi_problem(bare)
+    if problem:
+        shown = doi if len(doi) <= 80 else doi[:80] + "..."
         raise ValueError(
-            f"malformed DOI {doi!r}: expected '10.<registrant>/<suffix>' "
+            f"malformed DOI {shown!r}: {problem}; expected '10.<registrant>/<suffix>' "
             "(a https://doi.org/ prefix is accepted)"
         )
     return bare
+
+
+def doi_path(doi: str) -> str:
+    """A checked DOI percent-encoded for a URL path (``/`` kept, nothing else special).
+
+    >>> doi_path("10.1002/(sici)1097-4636(199812)43:4<448::aid-jbm14>3.0.co;2-h")
+    '10.1002/%28sici%291097-4636%28199812%2943%3A4%3C448%3A%3Aaid-jbm14%3E3.0.co%3B2-h'
+    """
+    return quote(checked_doi(doi), safe="/")
 
 
 class CrossrefClient(Service):
@@ -69,7 +83,7 @@ class CrossrefClient(Service):
             Any other failure.
         """
         bare = checked_doi(doi)
-        url = f"{self.settings.crossref_url}/works/{quote(bare, safe='/')}"
+        url = f"{self.settings.crossref_url}/works/{doi_path(bare)}"
         params = {"mailto": self.settings.contact}
         data = self._get_json(url, params=params, refresh=refresh, what=f"DOI {bare}")
         message = data.get("message") if isinstance(data, dict) else None
@@ -80,7 +94,8 @@ class CrossrefClient(Service):
     def bibtex(self, doi: str, *, refresh: bool = False) -> str:
         """BibTeX of a work, by content negotiation on the DOI resolver.
 
-        The text is checked: it must parse as exactly one complete BibTeX entry whose
+        The answer is read up to :data:`BIBTEX_MAX_BYTES` (a longer one is refused) and
+        checked: it must parse as exactly one complete BibTeX entry whose
         ``doi`` (when present) is the one asked for; anything else (a truncated answer, an
         HTML page) raises :class:`ClientError` and is evicted from the cache.
 
@@ -106,13 +121,14 @@ class CrossrefClient(Service):
             Any other failure, including an incomplete entry.
         """
         bare = checked_doi(doi)
-        url = f"{self.settings.doi_url}/{quote(bare, safe='/')}"
+        url = f"{self.settings.doi_url}/{doi_path(bare)}"
         response = self._get(
             url,
             headers={"Accept": "application/x-bibtex"},
             refresh=refresh,
             what=f"DOI {bare}",
             service=self.resolver,
+            max_bytes=BIBTEX_MAX_BYTES,
         )
         try:
             text = response.content.decode("utf-8")

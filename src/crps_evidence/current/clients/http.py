@@ -12,15 +12,22 @@ built by :func:`build_session`:
   beyond ``CRPS_EVIDENCE_MAX_WAIT`` (60 s) is not waited for: the request fails at once;
 * the User-Agent names the tool and the contact address (``CRPS_EVIDENCE_CONTACT``);
 * successful (HTTP 200) answers are kept in an on-disk SQLite cache; answers that fail
-  validation are evicted again.
+  validation are evicted again; a cache that cannot be opened (a read-only or broken
+  folder) is left out, with one warning, and the run goes on without it;
+* every answer is read in pieces and refused beyond ``settings.max_response`` bytes (or
+  the smaller limit a client asks for: a BibTeX entry is kilobytes), and every request has
+  one overall deadline, ``settings.deadline`` seconds, retries and waits included: a server
+  that sends one byte at a time cannot hold a run, whatever the read timeout.
 """
 
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -29,7 +36,14 @@ import requests
 from requests.adapters import HTTPAdapter
 from requests_cache import CachedSession
 from requests_cache.policy.settings import DEFAULT_IGNORED_PARAMS
-from urllib3.exceptions import InvalidHeader, MaxRetryError, ReadTimeoutError, ResponseError
+from urllib3.exceptions import (
+    DecodeError,
+    InvalidHeader,
+    MaxRetryError,
+    ProtocolError,
+    ReadTimeoutError,
+    ResponseError,
+)
 from urllib3.util.retry import Retry
 
 from ...config import Settings, get_settings
@@ -49,6 +63,124 @@ NOTICE_AFTER = 5.0
 
 class NotFoundError(ClientError):
     """The service answered HTTP 404: the DOI, PMID or study does not exist there."""
+
+
+# ------------------------------------------------------------ size cap and deadline
+
+#: Bytes read from the socket at a time (``read1``: whatever has arrived, up to this).
+CHUNK = 65536
+
+
+class _TooLarge(Exception):
+    """The answer is longer than the request's limit (raised by the adapter)."""
+
+
+class _OutOfTime(Exception):
+    """The request's overall deadline passed (raised by the adapter or a retry wait)."""
+
+
+@dataclass
+class _Limits:
+    """The size cap and the deadline of the request running in this thread."""
+
+    max_bytes: int
+    deadline: float | None  # time.monotonic() value, or None
+    cancelled: threading.Event = field(default_factory=threading.Event)
+
+    def remaining(self) -> float | None:
+        return None if self.deadline is None else self.deadline - time.monotonic()
+
+    def check(self) -> None:
+        left = self.remaining()
+        if self.cancelled.is_set() or (left is not None and left <= 0):
+            raise _OutOfTime
+
+    def timeout(self, timeout: Any) -> Any:
+        """The adapter's ``(connect, read)`` timeout, none longer than the time left."""
+        left = self.remaining()
+        if left is None:
+            return timeout
+        left = max(left, 0.01)
+        if isinstance(timeout, tuple):
+            return tuple(left if t is None else min(t, left) for t in timeout)
+        return left if timeout is None else min(timeout, left)
+
+
+_current = threading.local()
+
+
+def _limits() -> _Limits | None:
+    return getattr(_current, "limits", None)
+
+
+def _set_socket_timeout(raw: Any, seconds: float | None) -> None:
+    """Shorten the wait for the next bytes to what is left of the deadline (best effort)."""
+    if seconds is None:
+        return
+    sock = getattr(getattr(raw, "connection", None), "sock", None)
+    if sock is not None:
+        try:
+            sock.settimeout(max(seconds, 0.01))
+        except OSError:  # pragma: no cover - closed meanwhile
+            pass
+
+
+def _read_bounded(response: requests.Response, limits: _Limits) -> None:
+    """Read the body in pieces into ``response``, within the size cap and the deadline.
+
+    urllib3's errors are raised as requests raises them from ``iter_content``, so the
+    retry logic of :meth:`Service._get` treats a cut body the same way.
+    """
+    raw = response.raw
+    read = getattr(raw, "read1", None) or raw.read
+    read_timeout = None
+    chunks, size = [], 0
+    try:
+        while True:
+            limits.check()
+            left = limits.remaining()
+            _set_socket_timeout(raw, left if read_timeout is None or left is None
+                                else min(left, read_timeout))
+            chunk = read(CHUNK, decode_content=True)
+            if not chunk:
+                break
+            size += len(chunk)
+            if size > limits.max_bytes:
+                raise _TooLarge(size)
+            chunks.append(chunk)
+    except ProtocolError as exc:
+        raise requests.exceptions.ChunkedEncodingError(exc) from None
+    except DecodeError as exc:
+        raise requests.exceptions.ContentDecodingError(exc) from None
+    except ReadTimeoutError as exc:
+        if limits.remaining() is not None and limits.remaining() <= 0.05:
+            raise _OutOfTime from None
+        raise requests.ConnectionError(exc) from None
+    response._content = b"".join(chunks)
+    response._content_consumed = True
+
+
+class BoundedAdapter(HTTPAdapter):
+    """HTTP adapter that reads every answer within the size cap and deadline of its request.
+
+    The limits are those of the :meth:`Service._get` call running in the thread; without
+    one (a session used directly) the adapter behaves as requests' own.
+    """
+
+    def send(self, request: requests.PreparedRequest, stream: bool = False,
+             timeout: Any = None, **kwargs: Any) -> requests.Response:
+        limits = _limits()
+        if limits is None:
+            return super().send(request, stream=stream, timeout=timeout, **kwargs)
+        limits.check()
+        response = super().send(request, stream=True, timeout=limits.timeout(timeout),
+                                **kwargs)
+        try:
+            _read_bounded(response, limits)
+        except BaseException:
+            response.close()
+            raise
+        return response
 
 
 
@@ -123,11 +255,15 @@ class _RetryPolicy(Retry):
                 "the kernel to stop", self._service(), what, self.where or "the server",
                 wait, why, attempt,
             )
+        limits = _limits()
+        left = limits.remaining() if limits is not None else None
+        if left is not None and wait >= left:
+            raise _OutOfTime  # the wait would end past the request's deadline
         if wait > 0:
             time.sleep(wait)
 
 
-class ThrottledAdapter(HTTPAdapter):
+class ThrottledAdapter(BoundedAdapter):
     """HTTP adapter spacing requests at least ``min_interval`` seconds apart.
 
     Cache hits never reach the adapter, so only real network requests are throttled.
@@ -190,11 +326,29 @@ def build_session(settings: Settings | None = None) -> requests.Session:
         the descriptive User-Agent.
     """
     settings = settings or get_settings()
-    session: requests.Session
+    session: requests.Session | None = None
     if settings.cache_dir is not None:
+        session = _cached_session(settings)
+    if session is None:
+        session = requests.Session()
+    adapter = BoundedAdapter(max_retries=retry_policy(settings))
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    session.headers["User-Agent"] = settings.user_agent
+    return session
+
+
+_cache_warned: set[str] = set()
+
+
+def _cached_session(settings: Settings) -> CachedSession | None:
+    """The SQLite-cached session, or ``None`` (said once per folder) when it cannot be opened."""
+    assert settings.cache_dir is not None
+    path = settings.cache_dir / "http_cache.sqlite"
+    try:
         settings.cache_dir.mkdir(parents=True, exist_ok=True)
         session = CachedSession(
-            cache_name=str(settings.cache_dir / "http_cache.sqlite"),
+            cache_name=str(path),
             backend="sqlite",
             expire_after=timedelta(days=settings.cache_days),
             allowable_codes=(200,),
@@ -203,12 +357,18 @@ def build_session(settings: Settings | None = None) -> requests.Session:
             # Credentials are neither part of a cache key nor stored in the cache.
             ignored_parameters=(*DEFAULT_IGNORED_PARAMS, "api_key"),
         )
-    else:
-        session = requests.Session()
-    adapter = HTTPAdapter(max_retries=retry_policy(settings))
-    session.mount("https://", adapter)
-    session.mount("http://", adapter)
-    session.headers["User-Agent"] = settings.user_agent
+        # Opening is lazy: touch the database now, so a read-only folder or a file that
+        # is not a database shows here and not in the middle of a request.
+        session.cache.responses.get("crps-evidence-cache-probe")
+        session.cache.responses["crps-evidence-cache-probe"] = None
+        del session.cache.responses["crps-evidence-cache-probe"]
+    except (OSError, sqlite3.Error) as exc:
+        if str(path) not in _cache_warned:
+            _cache_warned.add(str(path))
+            log.warning("the HTTP cache %s cannot be used (%s: %s); going on without a "
+                        "cache (set CRPS_EVIDENCE_CACHE_DIR to a writable folder, or "
+                        "CRPS_EVIDENCE_NO_CACHE=1)", path, type(exc).__name__, exc)
+        return None
     return session
 
 
@@ -334,14 +494,61 @@ class Service:
         refresh: bool = False,
         what: str = "",
         service: str | None = None,
+        max_bytes: int | None = None,
     ) -> requests.Response:
         """GET ``url``; return the HTTP 200 response or raise :class:`ClientError`.
 
         Failures urllib3 does not retry (a connection cut while the body is being read)
-        are retried here, ``settings.retries`` times with the same backoff.
+        are retried here, ``settings.retries`` times with the same backoff. The answer is
+        refused beyond ``max_bytes`` (default ``settings.max_response``), and the whole
+        request, retries included, must end within ``settings.deadline`` seconds: it runs
+        in a worker thread that is abandoned (and stops at its next read) when time is up.
         """
         name = service or self.service
         where = _where(url)
+        limit = self.settings.max_response if max_bytes is None else max_bytes
+        deadline = self.settings.deadline
+        limits = _Limits(limit, time.monotonic() + deadline if deadline else None)
+        outcome: dict[str, Any] = {}
+
+        def work() -> None:
+            _current.limits = limits
+            try:
+                outcome["response"] = self._attempts(url, name, where, params, headers,
+                                                     refresh, what)
+            except BaseException as exc:  # handed to the caller's thread
+                outcome["error"] = exc
+            finally:
+                _current.limits = None
+
+        if not deadline:
+            work()
+        else:
+            worker = threading.Thread(target=work, name="crps-evidence-request", daemon=True)
+            worker.start()
+            worker.join(deadline)
+            if worker.is_alive():
+                limits.cancelled.set()  # the worker gives up at its next read or retry
+                worker.join(0.1)
+        error = outcome.get("error")
+        if "response" not in outcome and (error is None or isinstance(error, _OutOfTime)):
+            raise ClientError(
+                f"{name}: no complete answer from {where} within {deadline:g} s, the "
+                "deadline for one request (retries and waits included; "
+                "CRPS_EVIDENCE_DEADLINE); the service is too slow or not answering, try "
+                "again later")
+        if isinstance(error, _TooLarge):
+            raise ClientError(
+                f"{name}: the answer from {where} for {what or where} is larger than "
+                f"{limit:,} bytes, more than such an answer can be; refused (nothing kept)")
+        if error is not None:
+            raise error
+        return outcome["response"]
+
+    def _attempts(self, url: str, name: str, where: str, params: Mapping[str, Any] | None,
+                  headers: Mapping[str, str] | None, refresh: bool, what: str
+                  ) -> requests.Response:
+        """The attempts of :meth:`_get`, in the worker thread (limits in ``_current``)."""
         kwargs: dict[str, Any] = {
             "params": dict(params or {}),
             "headers": dict(headers or {}),
@@ -355,6 +562,10 @@ class Service:
                 response = self.session.get(url, **kwargs)
                 break
             except requests.RequestException as exc:
+                limits = _limits()
+                left = limits.remaining() if limits is not None else None
+                if left is not None and left <= 0.05:
+                    raise _OutOfTime from None  # the timeouts were cut to the deadline
                 if not _cut_in_body(exc):
                     raise self._failure(name, where, exc) from None
                 if attempt == attempts and _timed_out(exc):
@@ -370,6 +581,12 @@ class Service:
     def _pause(self, name: str, where: str, attempt: int) -> None:
         """Back off before retrying a cut body, announcing a long wait."""
         wait = min(self.settings.max_wait, self.settings.backoff_factor * 2 ** (attempt - 1))
+        limits = _limits()
+        if limits is not None:
+            limits.check()
+            left = limits.remaining()
+            if left is not None and wait >= left:
+                raise _OutOfTime  # waiting would end past the deadline: say so now
         if wait > self.settings.notice_wait:
             log.warning("%s: the connection to %s was cut while reading the answer; waiting "
                         "%.0f s before trying again (retry %d); press Ctrl+C or interrupt the "
