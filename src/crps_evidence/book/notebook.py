@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import io
+import re
 from functools import cache
 from pathlib import Path
 
@@ -209,6 +210,14 @@ def up_to_date(treatment_id: str) -> str:
     return f"Rows and page last reviewed on {_day(reviewed)}. {searched}"
 
 
+def _cited_by_name(text: str, evidence: Evidence) -> str:
+    """``text`` with each ``references.bib`` key in it replaced by the work's short citation."""
+    bib = evidence.references
+    return re.sub(r"\b[a-z][a-z0-9]*\d{4}[a-z0-9]*\b",
+                  lambda m: short_citation(bib[m.group(0)]) if m.group(0) in bib else m.group(0),
+                  text)
+
+
 #: Where the book shows every recorded search (:func:`search_log_table`).
 SEARCH_RECORD = "20-methods.ipynb#searches-of-the-literature"
 
@@ -236,7 +245,8 @@ def search_log_table(treatment_id: str | None = None) -> ReaderTable:
         "Query": log["query"].to_numpy(),
         "Looked at": log["records_looked_at"].to_numpy(),
         "Included": log["records_included"].to_numpy(),
-        "Why the others were not": log["excluded"].fillna("").to_numpy(),
+        "Why the others were not": [_cited_by_name(text, evidence)
+                                    for text in log["excluded"].fillna("")],
     })
     return reader_table(table, missing="none",
                         caption="Searches of the literature, newest first")
