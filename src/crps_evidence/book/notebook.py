@@ -468,7 +468,8 @@ def trials_table(treatment_id: str) -> ReaderTable | HTML | Markdown:
 
     An API snapshot (``data/trials/<id>.json``) comes first. Without one, the registrations
     someone read on stored copies of registry pages (``registry_records.csv``) are shown, with
-    the status as the page showed it. Without either, a note says how to fetch a snapshot.
+    the status as the page showed it. Without either, a note says so in words for readers
+    (a maintainer fetches a snapshot with ``crps-evidence trials <id> --refresh``).
     """
     from ..current.trials import load_trials, read_records
 
@@ -480,19 +481,18 @@ def trials_table(treatment_id: str) -> ReaderTable | HTML | Markdown:
             "record before citing it."))
         return reader_table(table, labels=_registry_words(table))
     records = read_records(treatment_id)
-    refresh = f"`crps-evidence trials {treatment_id} --refresh`"
     if records.empty:
         return Markdown(
             "We found no trial registration for this treatment in CRPS in the pages we could "
-            "read, and no registry snapshot is shipped: the build machine could not reach "
-            f"ClinicalTrials.gov. To search the registry, run {refresh}."
+            "read. We could not search the trial registry ClinicalTrials.gov itself when this "
+            "page was made."
         )
     display(Markdown(
-        f"{len(records)} registration(s) read by hand on stored copies of registry pages (or of "
-        "sites that copy them), because the build machine could not reach ClinicalTrials.gov. "
-        "**Statuses are as those pages showed them and may be years out of date**; a "
-        "registration is not a result. Check the registry itself, or run "
-        f"{refresh} where the registry can be reached."))
+        f"{plural(len(records), 'registration')} read by hand on stored copies of registry "
+        "pages (or of sites that copy them). We could not search the trial registry "
+        "ClinicalTrials.gov itself when this page was made. **Statuses are as those pages "
+        "showed them and may be years out of date.** A registration is not a result. For the "
+        "latest, look the trial up on the registry itself."))
     return HTML(_records_html(records))
 
 
