@@ -159,3 +159,25 @@ def test_no_test_statistics_jargon_or_maintainer_text_in_generated_sentences():
     offenders = [f"  {name}: {term!r}" for name, text in sorted(sentences.items())
                  for term in NOT_FOR_READERS if term in text]
     assert not offenders, "not for readers:\n" + "\n".join(offenders)
+
+
+def test_how_up_to_date_is_said_in_words_for_each_way_a_search_was_run(minidata, monkeypatch):
+    """By hand, by the update command, or never; records waiting or not: no command names."""
+    path = minidata / "data" / "screening.csv"
+    path.write_text(path.read_text(encoding="utf-8") + "".join(
+        f"90000010{i},,SYNTHETIC {i},Synth J,2026,,alpha,2026-12-05,to screen,,\n"
+        for i in (1, 3)), encoding="utf-8")
+    monkeypatch.setenv("CRPS_EVIDENCE_ROOT", str(minidata))
+    monkeypatch.setenv("CRPS_EVIDENCE_NO_CACHE", "1")
+    nb.clear_cache()
+    try:
+        said = {tid: nb.up_to_date(tid) for tid in ("alpha", "beta", "alpha-cream")}
+    finally:
+        nb.clear_cache()
+    assert "by hand" in said["alpha"] and "2 records that searches found are still" in said["alpha"]
+    assert "by the collection's automatic search" in said["beta"]
+    assert "Nothing the search found is still waiting" in said["beta"]
+    assert "not yet searched for new studies" in said["alpha-cream"]
+    offenders = [(tid, term) for tid, text in said.items() for term in NOT_FOR_READERS
+                 if term in text]
+    assert not offenders and not any("screened" in text for text in said.values())

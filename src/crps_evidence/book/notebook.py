@@ -185,21 +185,32 @@ def _day(value: object) -> str:
 def up_to_date(treatment_id: str) -> str:
     """When the treatment's rows were last reviewed and its search last run, in words.
 
+    Written for readers: no command names or queue terms (the search's ``how`` and its
+    screening queue, :class:`crps_evidence.current.searches.SearchStatus`, in plain words).
+
     Examples
     --------
-    >>> up_to_date("ketamine").startswith("Rows and page last reviewed on ")
+    >>> up_to_date("ketamine").startswith("The data and text of this page were last reviewed on ")
     True
     """
-    from ..current.searches import describe_status, search_status
+    from ..current.searches import search_status
 
     evidence = _evidence()
     reviewed = evidence.treatments.set_index("id").loc[treatment_id, "last_reviewed"]
     status = search_status(evidence.folder)[treatment_id]
-    searched = describe_status(status)
-    if status.how == "by hand":  # the record of that search is on the methods page
-        searched = searched.replace(", by hand;",
-                                    f', by hand (<a href="{SEARCH_RECORD}">how</a>);', 1)
-    return f"Rows and page last reviewed on {_day(reviewed)}. {searched}"
+    text = f"The data and text of this page were last reviewed on {_day(reviewed)}."
+    if status.last_run is None:
+        text += " We have not yet searched for new studies of this treatment."
+    else:
+        how = (f'by hand (<a href="{SEARCH_RECORD}">how</a>)' if status.how == "by hand"
+               else "by the collection's automatic search")
+        text += f" We last searched for new studies on {_day(status.last_run)}, {how}."
+    if status.waiting:
+        text += (f" {plural(status.waiting, 'record')} that searches found "
+                 f"{'is' if status.waiting == 1 else 'are'} still to be checked.")
+    elif status.last_run is not None:
+        text += " Nothing the search found is still waiting to be checked."
+    return text
 
 
 #: Where the book shows every recorded search (:func:`search_log_table`).
