@@ -75,7 +75,7 @@ class Section:
 #: The sidebar, top to bottom. ``pages`` are the non-notebook pages (``notebooks/NAME.md``).
 SECTIONS = (
     Section("Start here", slugs=("introduction", "evidence-overview"),
-            pages=("about", HANDOUTS_PAGE)),
+            pages=("about", "glossary", HANDOUTS_PAGE)),
     Section("Medicines", categories=("medication", "topical")),
     Section("Infusions and apheresis", categories=("infusion", "apheresis")),
     Section("Rehabilitation", categories=("rehabilitation",)),
@@ -93,6 +93,7 @@ FALLBACK = "More notebooks"
 #: (the book takes each page's own title).
 PAGE_LINKS = {
     "about": ("About this collection", "about.md"),
+    "glossary": ("Glossary: the words these pages use", "glossary.md"),
     HANDOUTS_PAGE: ("Printable handouts (made when the book is built)",
                     "../README.md#printable-handouts"),
     "data-dictionary": ("The data: dictionary and verification status", "../data/README.md"),

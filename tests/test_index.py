@@ -84,7 +84,7 @@ def test_every_notebook_is_in_one_captioned_section_in_file_order() -> None:
         notebooks = [e for e in entries if e in names]
         assert notebooks == sorted(notebooks), f"{caption}: not in file-name order"
     assert listed[-1] == "bibliography", "the bibliography must come last"
-    for page in ("about", "data-dictionary", "using-the-package", "contributing"):
+    for page in ("about", "glossary", "data-dictionary", "using-the-package", "contributing"):
         assert page in listed and (NOTEBOOKS / f"{page}.md").is_file()
     captions = [caption for caption, _ in sections]
     assert captions[0] == "Start here" and captions[-1] == "For researchers and teachers"

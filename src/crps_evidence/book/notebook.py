@@ -193,21 +193,32 @@ def _day(value: object) -> str:
 def up_to_date(treatment_id: str) -> str:
     """When the treatment's rows were last reviewed and its search last run, in words.
 
+    Written for readers: no command names or queue terms (the search's ``how`` and its
+    screening queue, :class:`crps_evidence.current.searches.SearchStatus`, in plain words).
+
     Examples
     --------
-    >>> up_to_date("ketamine").startswith("Rows and page last reviewed on ")
+    >>> up_to_date("ketamine").startswith("The data and text of this page were last reviewed on ")
     True
     """
-    from ..current.searches import describe_status, search_status
+    from ..current.searches import search_status
 
     evidence = _evidence()
     reviewed = evidence.treatments.set_index("id").loc[treatment_id, "last_reviewed"]
     status = search_status(evidence.folder)[treatment_id]
-    searched = describe_status(status)
-    if status.how == "by hand":  # the record of that search is on the methods page
-        searched = searched.replace(", by hand;",
-                                    f', by hand (<a href="{SEARCH_RECORD}">how</a>);', 1)
-    return f"Rows and page last reviewed on {_day(reviewed)}. {searched}"
+    text = f"The data and text of this page were last reviewed on {_day(reviewed)}."
+    if status.last_run is None:
+        text += " We have not yet searched for new studies of this treatment."
+    else:
+        how = (f'by hand (<a href="{SEARCH_RECORD}">how</a>)' if status.how == "by hand"
+               else "by the collection's automatic search")
+        text += f" We last searched for new studies on {_day(status.last_run)}, {how}."
+    if status.waiting:
+        text += (f" {plural(status.waiting, 'record')} that searches found "
+                 f"{'is' if status.waiting == 1 else 'are'} still to be checked.")
+    elif status.last_run is not None:
+        text += " Nothing the search found is still waiting to be checked."
+    return text
 
 
 def _cited_by_name(text: str, evidence: Evidence) -> str:
@@ -525,7 +536,8 @@ def trials_table(treatment_id: str) -> ReaderTable | HTML | Markdown:
 
     An API snapshot (``data/trials/<id>.json``) comes first. Without one, the registrations
     someone read on stored copies of registry pages (``registry_records.csv``) are shown, with
-    the status as the page showed it. Without either, a note says how to fetch a snapshot.
+    the status as the page showed it. Without either, a note says so in words for readers
+    (a maintainer fetches a snapshot with ``crps-evidence trials <id> --refresh``).
     """
     from ..current.trials import load_trials, read_records
 
@@ -538,19 +550,18 @@ def trials_table(treatment_id: str) -> ReaderTable | HTML | Markdown:
             "record before citing it."))
         return reader_table(table, labels=_registry_words(table))
     records = read_records(treatment_id)
-    refresh = f"`crps-evidence trials {treatment_id} --refresh`"
     if records.empty:
         return Markdown(
             "We found no trial registration for this treatment in CRPS in the pages we could "
-            "read, and no registry snapshot is shipped: the build machine could not reach "
-            f"ClinicalTrials.gov. To search the registry, run {refresh}."
+            "read. We could not search the trial registry ClinicalTrials.gov itself when this "
+            "page was made."
         )
     display(Markdown(
-        f"{len(records)} registration(s) read by hand on stored copies of registry pages (or of "
-        "sites that copy them), because the build machine could not reach ClinicalTrials.gov. "
-        "**Statuses are as those pages showed them and may be years out of date**; a "
-        "registration is not a result. Check the registry itself, or run "
-        f"{refresh} where the registry can be reached."))
+        f"{plural(len(records), 'registration')} read by hand on stored copies of registry "
+        "pages (or of sites that copy them). We could not search the trial registry "
+        "ClinicalTrials.gov itself when this page was made. **Statuses are as those pages "
+        "showed them and may be years out of date.** A registration is not a result. For the "
+        "latest, look the trial up on the registry itself."))
     return HTML(_records_html(records))
 
 

@@ -401,11 +401,26 @@ def short_citation(ref: Reference) -> str:
 
     The name part is :func:`citation_name`; the year is left out when the entry has none.
 
+    An entry with no author, organisation or title is not named by its PMID or DOI, which
+    mean nothing to a reader, but as a study of its year, in its journal when known.
+
     >>> ref = Reference("k", "article", {"author": "Kemler, M. and Barendse, G.", "year": "2000"})
     >>> short_citation(ref)
     'Kemler & Barendse 2000'
+    >>> short_citation(Reference("pmid1", "misc", {"pmid": "1", "year": "2009",
+    ...                                            "journal": "Foot and Ankle Surgery"}))
+    'A 2009 study in Foot and Ankle Surgery'
+    >>> short_citation(Reference("pmid2", "misc", {"pmid": "2"}))
+    'A study listed in PubMed'
     """
-    return f"{citation_name(ref)} {ref.year}".strip()
+    name = citation_name(ref)
+    if (ref.pmid and name == f"PMID {ref.pmid}") or (ref.doi and name == f"doi:{ref.doi}"):
+        year = f" {ref.year}" if ref.year else ""
+        journal = ref.get("journal")
+        where = f" in {journal}" if journal else (" listed in PubMed" if ref.pmid and not year
+                                                  else "")
+        return f"A{year} study{where}"
+    return f"{name} {ref.year}".strip()
 
 
 def _initials(given: str) -> str:
