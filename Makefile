@@ -63,7 +63,7 @@ test-book: check-index  ## Build the book from scratch (-E, warnings are errors)
 	$(BIN)/sphinx-build -E -W --keep-going -q -b html notebooks $(HTML)
 	bash scripts/ensure-chromium.sh
 	$(BIN)/python scripts/make_handouts.py --html-dir $(HTML) --out $(HANDOUTS)
-	$(BIN)/python -m pytest -q -m book tests/book
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile -m book tests/book
 
 check-outputs: $(STAMP)  ## Fail (naming them) if notebooks' stored outputs were made from other data
 	$(BIN)/python scripts/check_outputs.py
