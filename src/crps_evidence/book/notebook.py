@@ -289,7 +289,6 @@ def studies_table(treatment_id: str | list[str]) -> ReaderTable:
     studies = studies.reset_index(drop=True)
     table = pd.DataFrame({
         "Study": [short_citation(bib[k]) for k in studies["bibkey"]],
-        "Record": [_record_url(bib[k]) for k in studies["bibkey"]],
         "Year": [int(bib[k].year) if bib[k].year.isdigit() else pd.NA
                  for k in studies["bibkey"]],
         "Design": studies["design"].to_numpy(),
@@ -302,6 +301,8 @@ def studies_table(treatment_id: str | list[str]) -> ReaderTable:
     if studies["treatment_id"].nunique() > 1:
         names = evidence.treatments.set_index("id")["name"]
         table.insert(1, "Treatment", studies["treatment_id"].map(names).to_numpy())
+    # The address the study's name links to (not shown as a column).
+    table["Record"] = [_record_url(bib[k]) for k in studies["bibkey"]]
     return reader_table(table.sort_values(["Year", "Study"], kind="stable")
                         .reset_index(drop=True), links={"Study": "Record"})
 
