@@ -58,7 +58,7 @@ test-notebooks: $(STAMP)  ## Execute every notebook and compare with its stored 
 	$(BIN)/python -m pytest -q --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg \
 	  -n 2 --dist loadfile $(NOTEBOOKS)
 
-test-book: check-index  ## Build the book from scratch (-E, warnings are errors), print the handouts, check both in headless Chromium
+test-book: check-index  ## Build the book from scratch (-E, warnings are errors), print the handouts, check both in headless Chromium (axe-core audit included)
 	rm -rf $(HTML)
 	$(BIN)/sphinx-build -E -W --keep-going -q -b html notebooks $(HTML)
 	bash scripts/ensure-chromium.sh

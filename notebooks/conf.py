@@ -18,6 +18,9 @@ CRPS_REPOSITORY_URL
     With it, those buttons appear and the About page links to the repository's issues.
 CRPS_REPOSITORY_BRANCH
     Branch the launch buttons point at (default ``main``).
+CRPS_SITE_URL
+    Where the book is published (``html_baseurl``). Handouts print the full address of the
+    page they summarise; without it, the page's file name.
 CRPS_BINDERHUB_URL, CRPS_JUPYTERHUB_URL
     BinderHub (default ``https://mybinder.org``) and JupyterHub (default: none, so no
     JupyterHub button) that the launch buttons open, when a repository URL is set. An empty
@@ -60,6 +63,7 @@ repository_url = os.environ.get("CRPS_REPOSITORY_URL", "").strip().rstrip("/")
 repository_branch = os.environ.get("CRPS_REPOSITORY_BRANCH", "").strip() or "main"
 binderhub_url = os.environ.get("CRPS_BINDERHUB_URL", "https://mybinder.org").strip()
 jupyterhub_url = os.environ.get("CRPS_JUPYTERHUB_URL", "").strip()
+html_baseurl = os.environ.get("CRPS_SITE_URL", "").strip()
 
 # -- General configuration ----------------------------------------------------------------
 extensions = [
@@ -68,6 +72,10 @@ extensions = [
     "crps_notebook_links",
     # Escapes the page title the book theme prints unescaped (a handout's title is data).
     "crps_escape",
+    # Accessibility fixes of the theme's and docutils' HTML, one notice per page.
+    "crps_accessibility",
+    # The data package as downloads (<build>/data/), handouts print their page's address.
+    "crps_downloads",
     # Printable handouts: pages generated from the data into handouts/, linked from the
     # treatment pages (scripts/make_handouts.py prints them to PDF).
     "crps_handouts",
@@ -146,6 +154,8 @@ html_static_path = ["_static"]
 # print.css: what every page looks like on paper (no menus, buttons or folded code; the
 # addresses of references printed) and the one-page layout of the handouts.
 html_css_files = ["custom.css", ("print.css", {"media": "print"})]
+# The menu buttons above the article open the navigation (on a phone they did nothing).
+html_js_files = ["sidebar-toggles.js"]
 html_copy_source = True
 html_show_sourcelink = False
 html_last_updated_fmt = None

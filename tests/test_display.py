@@ -184,6 +184,25 @@ def test_overview_tables_link_each_treatment_to_its_notebook(evidence) -> None:
     assert ">Notebook<" not in html
 
 
+def test_studies_table_links_each_study_to_its_doi_or_pubmed_record(evidence) -> None:
+    """Each study's name links its DOI, else its PubMed record; the address is not a column."""
+    html = nb.studies_table("ketamine")._repr_html_()
+    treatments = evidence.treatments
+    family = {"ketamine", *treatments.loc[treatments["parent"] == "ketamine", "id"]}
+    studies = evidence.studies[evidence.studies["treatment_id"].isin(family)]
+    expected = 0
+    for key in studies["bibkey"]:
+        ref = evidence.references[key]
+        if ref.doi:
+            assert f'href="https://doi.org/{ref.doi}"' in html, key
+        elif ref.pmid:
+            assert f'href="https://pubmed.ncbi.nlm.nih.gov/{ref.pmid}/"' in html, key
+        expected += bool(ref.doi or ref.pmid)
+    assert expected > 0
+    assert html.count('<td data-label="Study"><a href=') == expected
+    assert ">Record<" not in html
+
+
 def test_read_records_table_uses_the_reader_layout() -> None:
     records = pd.DataFrame({
         "registry_id": ["NCT1"], "title": ["T"], "status_as_shown": [None],

@@ -16,10 +16,17 @@ crps_fold_code : bool
 crps_fold_code_prompt_show, crps_fold_code_prompt_hide : str
     Toggle labels of a folded input (defaults "Show the code" / "Hide the code"). Cells
     that also fold their output use myst-nb's ``nb_code_prompt_show`` / ``_hide``.
+
+Accessibility: myst-nb writes each toggle as ``<summary aria-label="Toggle hidden content">``
+around the visible words "Show the code", so a screen reader announces a name that is not
+the text a sighted reader sees or a voice-control user says (axe-core rule
+``label-content-name-mismatch``). This extension writes the same toggle without the
+``aria-label``: its name is its visible text ("Show the code", or "Hide the code" once open).
 """
 
 from __future__ import annotations
 
+from html import escape
 from typing import Any
 
 from docutils import nodes
@@ -56,8 +63,25 @@ class FoldCodeInputs(SphinxPostTransform):
             cell["classes"].append("crps-folded-input")
 
 
+def visit_folded(self, node: nodes.Element) -> None:
+    """myst-nb's toggle (``HideCodeCellNode``) named by its visible text, not an aria-label."""
+    classes = " ".join(node["classes"])
+    self.body.append(f'<details class="admonition hide {classes}">\n<summary>\n')
+    self.body.append(f'<p class="collapsed admonition-title">{escape(node["prompt_show"])}</p>\n')
+    self.body.append(f'<p class="expanded admonition-title">{escape(node["prompt_hide"])}</p>\n')
+    self.body.append("</summary>\n")
+
+
+def depart_folded(self, node: nodes.Element) -> None:
+    self.body.append("</details>\n")
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
-    """Register the post-transform and its switch."""
+    """Register the post-transform, the toggle's HTML and the switch."""
+    from myst_nb.sphinx_ import HideCodeCellNode
+
+    app.setup_extension("myst_nb")
+    app.add_node(HideCodeCellNode, override=True, html=(visit_folded, depart_folded))
     app.add_config_value("crps_fold_code", True, "html", types=[bool])
     app.add_config_value("crps_fold_code_prompt_show", "Show the code", "html", types=[str])
     app.add_config_value("crps_fold_code_prompt_hide", "Hide the code", "html", types=[str])

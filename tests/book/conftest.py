@@ -113,6 +113,9 @@ class PageVisit:
     folded_solutions: int = 0
     layout: dict = field(default_factory=dict)
     reader: dict = field(default_factory=dict)
+    #: axe-core's violations at each width (see :func:`axe_violations`); empty when the
+    #: axe-playwright-python package is missing.
+    axe: dict = field(default_factory=dict)
 
 
 @pytest.fixture(scope="session")
@@ -252,16 +255,83 @@ _READER_JS = r"""
 """
 
 
+def _axe():
+    """An axe-core runner (package axe-playwright-python), or None when it is not installed."""
+    try:
+        from axe_playwright_python.sync_playwright import Axe
+    except ImportError:
+        return None
+    return Axe()
+
+
+#: What axe-core runs: its default set (every rule of WCAG 2.0-2.2 A and AA and its best
+#: practices) and the experimental check that a control's name contains its visible text;
+#: only violations are returned. No preload: axe would fetch the style sheets again and
+#: resolve the theme's ``@import "../basic.css"`` against the page, not the sheet (a 404 on
+#: every page); only css-orientation-lock needs it, and the book locks no orientation.
+AXE_OPTIONS = {"resultTypes": ["violations"], "preload": False,
+               "rules": {"label-content-name-mismatch": {"enabled": True}}}
+
+
+def axe_violations(axe, page, injected: bool = False) -> list[dict]:
+    """axe-core's violations on the page as it is now: rule, impact, help and the elements.
+
+    ``injected``: axe-core is already in this document (audited at another width), so the
+    package's runner is not made to inject its script again.
+    """
+    if injected:
+        axe = type(axe)(axe_script="void 0")
+    response = axe.run(page, options=AXE_OPTIONS).response
+    return [
+        {
+            "id": v["id"],
+            "impact": v["impact"],
+            "help": v["help"],
+            "nodes": [
+                {"target": " ".join(map(str, node["target"])),
+                 "html": node["html"][:200],
+                 "summary": (node.get("failureSummary") or "")[:300]}
+                for node in v["nodes"]
+            ],
+        }
+        for v in response["violations"]
+    ]
+
+
+# pydata-sphinx-theme makes a box that scrolls sideways reachable by Tab (tabindex 0) when the
+# page loads and 300 ms after a resize; a phone gets them at load.
+_TAB_STOPS_SETTLED_JS = """
+() => !Array.from(document.querySelectorAll(
+    'pre, .cell_output > .output, .pst-scrollable-table-container')).some(
+  (el) => el.scrollWidth > el.clientWidth && el.offsetParent !== null && el.tabIndex < 0)
+"""
+
+
+def _settle_tab_stops(page) -> None:
+    """Wait (at most 2 s) for the theme to give boxes that now scroll their tab stop.
+
+    A box still without one is reported by axe (scrollable-region-focusable), not here.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_function(_TAB_STOPS_SETTLED_JS, timeout=2_000)
+    except PlaywrightTimeout:
+        pass
+
+
 class Visitor:
     """One browser tab that loads page after page and records what each load did.
 
     The listeners are attached once and write into the visit in progress, so a page costs a
     navigation, not a new tab or browser context. A page is measured when its ``load`` event
     has fired and its images have decoded (every asset of these static pages is requested by
-    then), then once more at phone width.
+    then), then once more at phone width. At each width axe-core audits the page too
+    (``tests/book/test_accessibility.py`` asserts on what it found).
     """
 
     def __init__(self, new_page) -> None:
+        self.axe = _axe()
         self.external: list[str] = []
         self.record = PageVisit(page="")
         self.page = new_page(self.external)
@@ -293,9 +363,14 @@ class Visitor:
         record.ids = set(page.eval_on_selector_all("[id]", "els => els.map((e) => e.id)"))
         record.layout[WIDTHS[1]] = page.evaluate(_LAYOUT_JS)
         record.reader = page.evaluate(_READER_JS)
+        if self.axe is not None:
+            record.axe[WIDTHS[1]] = axe_violations(self.axe, page)
         page.set_viewport_size({"width": WIDTHS[0], "height": 900})
         page.wait_for_timeout(100)
+        _settle_tab_stops(page)
         record.layout[WIDTHS[0]] = page.evaluate(_LAYOUT_JS)
+        if self.axe is not None:
+            record.axe[WIDTHS[0]] = axe_violations(self.axe, page, injected=True)
         # Blocked external requests also show up as failed requests; report them once.
         record.external_requests = list(self.external)
         record.failed_requests = [

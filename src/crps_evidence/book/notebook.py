@@ -345,7 +345,8 @@ def collection_table() -> ReaderTable:
 def studies_table(treatment_id: str | list[str]) -> ReaderTable:
     """The studies of one or several treatments (and their sub-modalities), oldest first.
 
-    Displayed as a table for readers: a missing figure shows as an em dash.
+    Displayed as a table for readers: a missing figure shows as an em dash, and each study's
+    name links to its DOI (else its PubMed record) where the reference has one.
     """
     evidence = _evidence()
     studies = _studies_of(treatment_id, evidence)
@@ -365,8 +366,19 @@ def studies_table(treatment_id: str | list[str]) -> ReaderTable:
     if studies["treatment_id"].nunique() > 1:
         names = evidence.treatments.set_index("id")["name"]
         table.insert(1, "Treatment", studies["treatment_id"].map(names).to_numpy())
+    # The address the study's name links to (not shown as a column).
+    table["Record"] = [_record_url(bib[k]) for k in studies["bibkey"]]
     return reader_table(table.sort_values(["Year", "Study"], kind="stable")
-                        .reset_index(drop=True))
+                        .reset_index(drop=True), links={"Study": "Record"})
+
+
+def _record_url(ref: object) -> str | None:
+    """The address of a reference's DOI, else of its PubMed record, else None."""
+    if getattr(ref, "doi", None):
+        return f"https://doi.org/{ref.doi}"
+    if getattr(ref, "pmid", None):
+        return f"https://pubmed.ncbi.nlm.nih.gov/{ref.pmid}/"
+    return None
 
 
 def effects_table(treatment_id: str, domain: str = "pain", measure: str = "SMD"
