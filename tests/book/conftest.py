@@ -214,8 +214,9 @@ _READER_JS = r"""
     text = text.replace(t.innerText, '');
   });
   // Inline code names data for people writing code (a study id in an exercise), not a source.
+  // (A snippet of a few characters, such as "." or "--", would cut words anywhere: skipped.)
   document.querySelectorAll('p code, li code').forEach((c) => {
-    text = text.replace(c.innerText, '');
+    if (c.innerText.trim().length >= 4) { text = text.replace(c.innerText, ''); }
   });
   const cites = Array.from(document.querySelectorAll("a[href*='#cite-']")).map((a) => a.innerText);
   const bib = Array.from(document.querySelectorAll('div.citation')).map((d) => d.innerText);
