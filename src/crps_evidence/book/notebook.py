@@ -762,6 +762,18 @@ def pooled_analyses(treatment_id: str | list[str]) -> Markdown | None:
     return None
 
 
+def _for_readers(text: str) -> str:
+    """A finding's text without the data file names meant for researchers.
+
+    >>> _for_readers("MD -0.78; Zhu et al. 2024 (published_analyses.csv zhu2024-pain)")
+    'MD -0.78; Zhu et al. 2024'
+    >>> _for_readers("Finch 2009: outcomes.csv holds no figures per group")
+    'Finch 2009: our data hold no figures per group'
+    """
+    text = re.sub(r"\s*\((?:published_)?analyses\.csv [^()]*\)", "", text)
+    return text.replace("outcomes.csv holds", "our data hold")
+
+
 def summary_of_findings(treatment_id: str | list[str] | None = None) -> ReaderTable | Markdown:
     """The summary of findings of a treatment (and its parts), or of every treatment.
 
@@ -790,7 +802,7 @@ def summary_of_findings(treatment_id: str | list[str] | None = None) -> ReaderTa
         "Treatment": [f.treatment for f in rows],
         "Outcome": [f"{f.outcome} ({f.comparison})" for f in rows],
         "Studies (participants)": [f.studies_text for f in rows],
-        "Relative effect (95% CI)": [f.effect_text for f in rows],
+        "Relative effect (95% CI)": [_for_readers(f.effect_text) for f in rows],
         "Absolute effect": [f.absolute_text for f in rows],
         "Certainty (rated by)": [f"{f.certainty} ({who(f.certainty_by)})" for f in rows],
         "What it means": [f.statement for f in rows],
