@@ -17,10 +17,11 @@ import pytest
 from crps_evidence import load_all
 from crps_evidence.book import handout_pages as hp
 from crps_evidence.book import handouts as ho
-from crps_evidence.book.overview import landing_table, treatment_summary, trials_found
+from crps_evidence.book.overview import landing_table
 from crps_evidence.current.searches import search_status
 from crps_evidence.evidence.references import format_reference, short_citation
 from crps_evidence.stats.certainty import NO_STUDIES, headline
+from crps_evidence.stats.findings import lead_findings, plain_effect
 
 from .conftest import ROOT
 
@@ -58,16 +59,20 @@ def test_a_page_for_every_treatment_plus_the_summary_and_the_list(evidence, page
 
 def test_each_page_says_what_the_data_says(evidence, pages) -> None:
     landing = landing_table(evidence).reset_index(drop=True)
-    counts = treatment_summary(evidence, roll_up=False).set_index("id")
+    lead = lead_findings(evidence)
     for i, row in evidence.treatments.reset_index(drop=True).iterrows():
         page = _plain(pages[f"{row['id']}.md"])
         assert f"# {row['name']}\n" in page
         assert str(row["plain_summary"]) in page, row["id"]
-        found = trials_found(counts.loc[row["id"]])
-        if found[0].isdigit():  # "2 randomised trials: ..."
-            assert f"- {found}." in page, row["id"]
+        assert "## What the studies show" in page
+        if row["id"] in lead:  # the statement and the size of the summary of findings
+            assert f"- {lead[row['id']].statement}\n" in page, row["id"]
+            assert f"- {plain_effect(lead[row['id']])}\n" in page, row["id"]
+            studies = (evidence.studies["treatment_id"] == row["id"]).sum()
+            assert studies, row["id"]
         else:
-            assert "- No randomised trial." in page or "- No studies found." in page
+            assert "- No study of it in CRPS was found." in page, row["id"]
+            assert not (evidence.studies["treatment_id"] == row["id"]).any()
         risks = landing.loc[i, "Main risks"]
         assert (str(risks) if isinstance(risks, str) else "Not ") in page, row["id"]
         assert "Educational material, not medical advice." in page
@@ -96,7 +101,7 @@ def test_certainty_says_who_rated_it(evidence, handouts, pages) -> None:
 
 
 def test_a_treatment_without_studies_says_so(pages, handouts) -> None:
-    assert handouts["pool-therapy"].trials == ("No studies found.",)
+    assert handouts["pool-therapy"].trials == ("No study of it in CRPS was found.",)
     page = pages["pool-therapy.md"]
     assert "No studies found" in page and "no sources to list" in page
     assert "Not known: we found no study of it in CRPS." in page

@@ -13,6 +13,7 @@ from crps_evidence.book.handouts import search_dates
 from crps_evidence.errors import AnalysisError
 from crps_evidence.evidence.paths import data_dir
 from crps_evidence.stats import synthesis
+from crps_evidence.stats.findings import lead_findings
 
 
 @pytest.fixture(scope="module")
@@ -113,20 +114,26 @@ def test_textbook_bcg_reproduces_metafor_reml():
     assert result.i2 == pytest.approx(92.22, abs=5e-3)
 
 
-def test_landing_table_words_trial_results_without_templates(evidence):
+def test_landing_table_states_each_leading_finding_and_its_basis(evidence):
     table = overview.landing_table(evidence)
     assert len(table) == len(evidence.treatments)
     assert list(table.columns) == ["Treatment", "What it is", "Certainty",
-                                   "What the trials found", "Main risks", "Access",
+                                   "What the studies show", "Main risks", "Access",
                                    "Up to date", "Notebook"]
-    found = " ".join(table["What the trials found"])
-    assert "(s)" not in found and "study/studies" not in found
-    row = pd.Series({"rcts": 1, "favours_treatment": 0, "no_difference": 1,
-                     "favours_control": 0, "other_studies": 3})
-    assert overview.trials_found(row) == "1 randomised trial: 1 found no difference"
-    none = pd.Series({"rcts": 0, "favours_treatment": 0, "no_difference": 0,
-                      "favours_control": 0, "other_studies": 0})
-    assert overview.trials_found(none) == "No studies found"
+    shown = dict(zip(evidence.treatments["id"], table["What the studies show"], strict=True))
+    lead = lead_findings(evidence)
+    for treatment_id, text in shown.items():
+        held = evidence.studies[evidence.studies["treatment_id"] == treatment_id]
+        if held.empty:
+            assert text == "No study of it in CRPS was found."
+            continue
+        row = lead[treatment_id]
+        assert text.startswith(row.statement), treatment_id
+        # the count it rests on, recomputed here from the study rows the finding names
+        rows = held.set_index("id").reindex(list(row.study_ids))
+        people = int(rows["n_randomized"].fillna(rows["n_enrolled"]).fillna(0).sum())
+        if row.study_ids and people:
+            assert f"{len(row.study_ids)} stud" in text and f"{people:,} people" in text
     html = table._repr_html_()
     assert ">Notebook<" not in html and 'href="03-ketamine.ipynb"' in html
 

@@ -38,7 +38,7 @@ from .handouts import (
     readable_date,
     source_of,
 )
-from .overview import landing_table, treatment_summary, trials_found
+from .overview import landing_table
 
 __all__ = [
     "FOLDER",
@@ -126,7 +126,7 @@ def handout_page(handout: Handout) -> str:
         lines += [f"Its parts have handouts of their own: {parts}.", ""]
     lines += ["## In short", "", md_text(handout.summary) or "No summary has been written yet.",
               "", "## How sure can we be?", "", handout.certainty, "",
-              "## What the trials found", ""]
+              "## What the studies show", ""]
     lines += [f"- {md_text(line)}" for line in handout.trials]
     lines += ["", "## Main risks", "", md_text(handout.risks), "",
               "## Access", "", md_text(handout.access), "",
@@ -160,10 +160,8 @@ def summary_page(evidence: Evidence, handouts: list[Handout] | None = None) -> s
     """
     handouts = handouts if handouts is not None else make_handouts(evidence)
     table = landing_table(evidence).reset_index(drop=True)
-    counts = treatment_summary(evidence, roll_up=False)
-    # Short enough to print: the counts, not the page's sentences; the dates are in the footer.
+    # The dates are in the footer; what each treatment is, on its own handout.
     table = table.drop(columns=["What it is", "Up to date", "Notebook"]).assign(**{
-        "What the trials found": [trials_found(row) for _, row in counts.iterrows()],
         "_page": [f"{h.treatment_id}.html" for h in handouts]})
     html = table.with_options(links={"Treatment": "_page"}).to_reader_html()
     bib = evidence.references
@@ -204,7 +202,7 @@ def index_page(handouts: list[Handout]) -> str:
     """
     lines = [*_FRONT_MATTER, "# Printable handouts", "", *_notice(),
              "A one-page summary of each treatment, to take to a clinic visit or to hand out "
-             "in class: what it is, how sure we can be, what the trials found, the main risks, "
+             "in class: what it is, how sure we can be, what the studies show, the main risks, "
              "access, questions to ask your clinician and the main sources. Open one and use "
              "your browser's *Print* command (or *Save as PDF*); the printed page leaves out "
              "the menus and buttons.", "",

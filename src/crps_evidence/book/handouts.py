@@ -1,7 +1,8 @@
 """What a printable one-page handout says about a treatment, gathered from the data.
 
 A handout is for a clinic visit or a class: the plain-language summary, how sure we can be
-(who rated it), what the trials found in plain numbers, the main risks, access, questions
+(who rated it), what the studies show in plain numbers (the leading summary-of-findings
+row), the main risks, access, questions
 to ask a clinician, when the evidence was last reviewed, the not-medical-advice notice and a
 short list of sources with their DOI. Every item comes from the tables (nothing is typed
 per treatment); the questions are the generic list kept here, varied by category, access
@@ -23,11 +24,13 @@ from datetime import date
 
 import pandas as pd
 
+from ..evidence.counts import RANDOMISED
 from ..evidence.references import Reference, citation_name, format_reference
 from ..evidence.tables import Evidence
 from ..stats.certainty import NO_STUDIES, headline
-from .notebook import ACCESS_WORDS, NOTICE, certainty_sentence, design_phrase, plural
-from .overview import RANDOMISED, landing_table, treatment_summary, trials_found
+from ..stats.findings import Finding, basis_words, lead_findings, plain_effect
+from .notebook import ACCESS_WORDS, NOTICE, certainty_sentence, design_phrase
+from .overview import landing_table, treatment_summary
 
 __all__ = [
     "HANDOUT_NOTICE",
@@ -298,13 +301,14 @@ class _Tables:
     counts: pd.DataFrame
     ratings: pd.DataFrame
     searched: dict[str, str]
+    findings: dict[str, Finding]
 
     @classmethod
     def of(cls, evidence: Evidence) -> _Tables:
         return cls(evidence, evidence.treatments.reset_index(drop=True),
                    landing_table(evidence).reset_index(drop=True),
                    treatment_summary(evidence, roll_up=False).set_index("id"),
-                   headline(evidence), search_dates(evidence))
+                   headline(evidence), search_dates(evidence), lead_findings(evidence))
 
 
 #: Main risks when the data gives none: with studies, and without any.
@@ -312,29 +316,20 @@ _NO_RISKS = {True: "Not reported in the studies we read.",
              False: "Not known: we found no study of it in CRPS."}
 
 
-def _trial_lines(tables: _Tables, treatment_id: str, found: str) -> tuple[str, ...]:
-    """The landing table's "What the trials found", the participants and the other studies."""
-    counts = tables.counts.loc[treatment_id]
+def _trial_lines(tables: _Tables, treatment_id: str) -> tuple[str, ...]:
+    """What the studies show: the leading finding's statement, size and basis; other studies."""
     studies = tables.evidence.studies
     studies = studies[studies["treatment_id"] == treatment_id]
-    others = studies[~studies["design"].isin(RANDOMISED)]
-    rcts, unknown = int(counts["rcts"]), int(counts["rcts_size_unknown"])
-    if not rcts:
-        lines = ["No randomised trial." if len(others) else "No studies found."]
-    else:
-        lines = [f"{found}."]
-        people = int(counts["rct_participants"])
-        if people:
-            took_part = f"{people:,} {'person' if people == 1 else 'people'} took part in " + (
-                "it" if rcts == 1 else "these trials")
-            if unknown:
-                took_part += f"; the size of {plural(unknown, 'trial')} is not known to us"
-            lines.append(took_part + ".")
-        elif unknown:
-            lines.append("How many people took part is not known to us.")
+    lead = tables.findings.get(treatment_id)
+    if lead is None:
+        return ("No study of it in CRPS was found.",)
+    lines = [lead.statement, plain_effect(lead), basis_words(lead)]
+    others = studies[~studies["id"].isin(lead.study_ids)]
     if len(others):
-        lead = "Also in this collection" if rcts else "In this collection"
-        lines.append(f"{lead}: {design_phrase(others)}.")
+        trials = others[others["design"].isin(RANDOMISED)]
+        lead_in = "Also in this collection, on other outcomes or comparisons" if len(trials) \
+            else "Also in this collection"
+        lines.append(f"{lead_in}: {design_phrase(others)}.")
     return tuple(lines)
 
 
@@ -355,8 +350,7 @@ def _handout(tables: _Tables, position: int) -> Handout:
         level=str(rating["certainty"]),
         certainty=certainty_sentence(treatment_id, evidence, tables.ratings),
         rated_by=rated_by,
-        trials=_trial_lines(tables, treatment_id,
-                            trials_found(tables.counts.loc[treatment_id])),
+        trials=_trial_lines(tables, treatment_id),
         risks=_text(landing["Main risks"]) or _NO_RISKS[bool(tables.counts.loc[
             treatment_id, ["rcts", "other_studies"]].sum())],
         access=ACCESS_WORDS.get(str(row["access"]), str(row["access"])),
@@ -419,7 +413,7 @@ def make_handout(treatment_id: str, evidence: Evidence) -> Handout:
     --------
     >>> from crps_evidence import load_all
     >>> make_handout("pool-therapy", load_all()).trials
-    ('No studies found.',)
+    ('No study of it in CRPS was found.',)
     """
     ids = evidence.treatments["id"].tolist()
     if treatment_id not in ids:

@@ -20,11 +20,13 @@ import pandas as pd
 from IPython.display import HTML, Image, Markdown, display
 from matplotlib.figure import Figure
 
+from ..evidence.counts import count_studies, count_words, plural, study_size
 from ..evidence.integrity import cited_keys, notebook_markdown
 from ..evidence.paths import notebooks_dir
 from ..evidence.references import format_reference, short_citation
 from ..evidence.tables import Evidence, load_all, load_outcomes, load_studies, load_treatments
 from ..stats import synthesis
+from ..stats.findings import mid_sentence
 from . import overview, plots
 from .display import (
     RESULT_LABELS,
@@ -124,17 +126,6 @@ def study_labels(evidence: Evidence | None = None) -> dict[str, str]:
     evidence = evidence if evidence is not None else _evidence()
     bib = evidence.references
     return {row.id: short_citation(bib[row.bibkey]) for row in evidence.studies.itertuples()}
-
-
-def plural(count: int, singular: str, many: str | None = None) -> str:
-    """``1 trial``, ``3 trials``: a count with its noun in the right number.
-
-    Examples
-    --------
-    >>> plural(1, "randomised trial"), plural(3, "study", "studies")
-    ('1 randomised trial', '3 studies')
-    """
-    return f"{count} {singular if count == 1 else (many or singular + 's')}"
 
 
 ACCESS_WORDS = {
@@ -264,35 +255,38 @@ def search_log_table(treatment_id: str | None = None) -> ReaderTable:
 
 
 def _main_finding(treatment_id: str, evidence: Evidence) -> str | None:
-    """The statement of a treatment's leading finding, with its absolute effect when known.
+    """The statement of a treatment's leading finding and its size in plain numbers.
 
-    From :func:`crps_evidence.stats.findings.summary_of_findings`: the row on the outcome of
-    the rating that leads (the first row of the treatment's own when none matches).
+    Both from :mod:`crps_evidence.stats.findings` (``lead_findings``, ``plain_effect``).
     """
-    from ..stats.certainty import headline
-    from ..stats.findings import summary_of_findings
+    from ..stats.findings import lead_findings, what_it_means
 
-    rows = [f for f in summary_of_findings(evidence) if f.treatment_id == treatment_id]
-    if not rows:
-        return None
-    lead = headline(evidence).set_index("treatment_id").loc[treatment_id]
-    row = next((f for f in rows if f.outcome == lead["outcome"]), rows[0])
-    if row.control_per_100 is not None and row.treatment_per_100 is not None:
-        wide = row.difference_ci is not None and row.difference_ci[0] < 0 < row.difference_ci[1]
-        event = {"incidence": "developed CRPS", "responders": "had meaningful pain relief",
-                 "adverse events": "had side effects"}.get(row.domain, "had the outcome")
-        return (f"{row.statement} In the trials' comparison groups, about "
-                f"{row.control_per_100:.0f} in 100 people {event} without the treatment; with "
-                f"it, the estimate is about {row.treatment_per_100:.0f} in 100"
-                + (", but the range of likely values includes no difference." if wide else "."))
-    return row.statement
+    row = lead_findings(evidence).get(treatment_id)
+    return None if row is None else what_it_means(row)
+
+
+def _studies_line(treatment_id: str, evidence: Evidence) -> str:
+    """The studies held for a treatment, and for each part when the page covers parts."""
+    studies = evidence.studies
+    treatments = evidence.treatments
+    parts = treatments.loc[treatments["parent"] == treatment_id, ["id", "name"]]
+    own = studies[studies["treatment_id"] == treatment_id]
+    if parts.empty:
+        return count_words(count_studies(own))
+    scope = studies[studies["treatment_id"].isin([treatment_id, *parts["id"]])]
+    name = treatments.set_index("id").loc[treatment_id, "name"]
+    pieces = [f"{md_text(mid_sentence(name))} itself: {count_words(count_studies(own))}"]
+    pieces += [f"{md_text(mid_sentence(row.name))}: "
+               f"{count_words(count_studies(studies[studies['treatment_id'] == row.id]))}"
+               for row in parts.itertuples()]
+    return (f"{count_words(count_studies(scope))} in all, across the parts of this page:"
+            + "".join(f"\n  - {piece}" for piece in pieces))
 
 
 def key_points(treatment_id: str) -> Markdown:
     """The *Key points* box of a treatment, in sentences, from the data."""
     evidence = _evidence()
     row = evidence.treatments.set_index("id").loc[treatment_id]
-    counts = overview.treatment_summary(evidence).set_index("id").loc[treatment_id]
     lines = []
     if not pd.isna(row["plain_summary"]):
         lines.append(f"**In short:** {md_text(row['plain_summary'])}")
@@ -305,19 +299,10 @@ def key_points(treatment_id: str) -> Markdown:
         lines.append(f"**Course as studied:** {md_text(row['typical_course'])}")
     if not pd.isna(row["main_adverse_events"]):
         lines.append(f"**Side effects and risks:** {md_text(row['main_adverse_events'])}")
-    rcts, others = int(counts["rcts"]), int(counts["other_studies"])
-    studies = plural(rcts, "randomised trial")
-    if rcts:
-        studies += f" ({plural(int(counts['rct_participants']), 'participant')} in all"
-        if counts["rcts_size_unknown"]:
-            studies += f"; the size of {plural(int(counts['rcts_size_unknown']), 'trial')} " \
-                       "is not known to us"
-        studies += ")"
-    if others:
-        studies += f" and {plural(others, 'other study', 'other studies')}"
-    lines.append(f"**Studies in this collection:** {studies}.")
+    studies = _studies_line(treatment_id, evidence)
+    lines.append(f"**Studies in this collection:** {studies}" + ("" if "\n" in studies else "."))
     lines.append(f"**How up to date:** {up_to_date(treatment_id)}")
-    return Markdown("\n".join(f"> - {line}" for line in lines))
+    return Markdown("\n".join(f"> - {line}".replace("\n", "\n> ") for line in lines))
 
 
 def collection_table() -> ReaderTable:
@@ -439,7 +424,7 @@ def evidence_timeline(treatment_id: str | list[str]) -> Image | Markdown:
 def _trials_with_bias(treatment_id: str | list[str], evidence: Evidence
                       ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The randomised trials of the treatment(s) and their rows of ``risk_of_bias.csv``."""
-    from ..evidence.risk_of_bias import RANDOMISED
+    from ..evidence.counts import RANDOMISED
 
     studies = _studies_of(treatment_id, evidence)
     trials = studies[studies["design"].isin(RANDOMISED)]
@@ -463,18 +448,17 @@ def risk_of_bias(treatment_id: str | list[str]) -> Image | Markdown:
         return Markdown("No randomised trial of this treatment is in the collection, so there "
                         "is no trial to judge for risk of bias.")
     overall = table.loc[table["domain"] == "overall", "judgement"].value_counts()
-    size = int(trials["n_randomized"].fillna(0).sum())
     counts = [f"{words} in {_count_word(int(overall.get(level, 0)))}"
               for level, words in (("high", "high"), ("some concerns", "some concerns"),
                                    ("unclear", "unclear"),
                                    ("no information", "not possible to judge"), ("low", "low"))
               if overall.get(level, 0) or level in ("high", "low")]
-    people = f"{plural(size, 'participant')}" if size else "size not known"
-    display(Markdown(f"Overall risk of bias of the {plural(len(trials), 'randomised trial')} "
-                     f"({people}): {', '.join(counts)}."))
+    display(Markdown(f"Overall risk of bias of the "
+                     f"{count_words(count_studies(trials), others=False)}: "
+                     f"{', '.join(counts)}."))
     labels = study_labels(evidence)
-    participants = dict(zip(trials["id"], trials["n_randomized"].astype("Float64")
-                            .fillna(0).astype(float), strict=True))
+    participants = dict(zip(trials["id"], study_size(trials).fillna(0).astype(float),
+                            strict=True))
     images = [as_image(risk_of_bias_chart(part, labels, participants))
               for _, part in table.groupby("tool")]
     for image in images[:-1]:
@@ -824,7 +808,7 @@ def at_a_glance(treatment_ids: list[str]) -> ReaderTable:
     table = table[table["_id"].isin(treatment_ids)]
     order = {t: i for i, t in enumerate(treatment_ids)}
     table = table.iloc[table["_id"].map(order).argsort()]
-    shown = table[["Treatment", "Certainty", "What the trials found", "Main risks"]]
+    shown = table[["Treatment", "Certainty", "What the studies show", "Main risks"]]
     return reader_table(shown.reset_index(drop=True), missing="not reported")
 
 

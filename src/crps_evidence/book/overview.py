@@ -9,11 +9,11 @@ from typing import NamedTuple
 import pandas as pd
 from matplotlib.figure import Figure
 
+from ..evidence.counts import RANDOMISED, count_studies
 from ..evidence.tables import Evidence
 from ..stats.certainty import NO_STUDIES, headline
 from .display import ReaderTable, reader_table
 
-RANDOMISED = ("parallel RCT", "crossover RCT")
 CERTAINTY_ORDER = ["high", "moderate", "low", "very low", NO_STUDIES]
 
 
@@ -53,6 +53,7 @@ def treatment_summary(evidence: Evidence, roll_up: bool = True) -> pd.DataFrame:
         own = studies[studies["treatment_id"].isin(ids)]
         rcts = own[own["design"].isin(RANDOMISED)]
         results = rcts["primary_result"].value_counts()
+        count = count_studies(own)
         rows.append({
             "id": treatment.id,
             "name": treatment.name,
@@ -62,13 +63,10 @@ def treatment_summary(evidence: Evidence, roll_up: bool = True) -> pd.DataFrame:
             "access": treatment.access,
             "certainty": certainty.loc[treatment.id, "certainty"],
             "certainty_by": certainty.loc[treatment.id, "rated_by"],
-            "rcts": len(rcts),
-            # randomised, else enrolled (some reports give only the number who took part)
-            "rct_participants": int(rcts["n_randomized"].fillna(rcts["n_enrolled"])
-                                    .fillna(0).sum()),
-            "rcts_size_unknown": int((rcts["n_randomized"].isna()
-                                      & rcts["n_enrolled"].isna()).sum()),
-            "other_studies": len(own) - len(rcts),
+            "rcts": count.randomised,
+            "rct_participants": count.participants,
+            "rcts_size_unknown": count.size_unknown,
+            "other_studies": count.other,
             "favours_treatment": int(results.get("favours_treatment", 0)),
             "no_difference": int(results.get("no_difference", 0)),
             "favours_control": int(results.get("favours_control", 0)),
@@ -196,21 +194,17 @@ def _count(n: int, one: str, many: str) -> str:
     return f"{n} {one if n == 1 else many}"
 
 
-def trials_found(row: pd.Series) -> str:
-    """What the randomised trials found, in words, e.g. "2 randomised trials: 1 found ..."."""
-    if not row["rcts"]:
-        other = row["other_studies"]
-        return ("No studies found" if not other else
-                f"No randomised trial; {_count(other, 'other study', 'other studies')}")
-    parts = [f"{row['favours_treatment']} found a benefit" if row["favours_treatment"] else "",
-             f"{row['no_difference']} found no difference" if row["no_difference"] else "",
-             f"{row['favours_control']} favoured the comparison" if row["favours_control"]
-             else ""]
-    unclear = row["rcts"] - row["favours_treatment"] - row["no_difference"] \
-        - row["favours_control"]
-    parts.append(f"{unclear} with no clear main result" if unclear else "")
-    trials = _count(row["rcts"], "randomised trial", "randomised trials")
-    return f"{trials}: " + "; ".join(p for p in parts if p)
+def studies_show(evidence: Evidence) -> list[str]:
+    """What the studies show about each treatment, in ``treatments.csv`` order.
+
+    The leading summary-of-findings row in words (statement, size in plain numbers, what it
+    rests on: :func:`crps_evidence.stats.findings.what_it_means`), or that no study was found.
+    """
+    from ..stats.findings import lead_findings, what_it_means
+
+    lead = lead_findings(evidence)
+    return [what_it_means(lead[t]) if t in lead else "No study of it in CRPS was found."
+            for t in evidence.treatments["id"]]
 
 
 def _split_summary(text: object) -> tuple[str, str]:
@@ -258,10 +252,9 @@ def certainty_labels(evidence: Evidence) -> list[str]:
 def landing_table(evidence: Evidence) -> ReaderTable:
     """One row per treatment for the book's home page, in plain words.
 
-    Built from ``treatments.csv`` (plain summary, risks, access), ``certainty.csv`` (the
-    certainty label and who rated it), the study counts and the searches' dates.
-    Sub-modalities have rows of their own, and their studies are counted once
-    (``roll_up=False``).
+    Built from ``treatments.csv`` (plain summary, risks, access), the headline rating (the
+    certainty label and who rated it), the leading summary-of-findings row (what the studies
+    show, :func:`studies_show`) and the searches' dates. Sub-modalities have rows of their own.
 
     Parameters
     ----------
@@ -271,7 +264,7 @@ def landing_table(evidence: Evidence) -> ReaderTable:
     Returns
     -------
     ReaderTable
-        Columns ``Treatment, What it is, Certainty, What the trials found, Main risks,
+        Columns ``Treatment, What it is, Certainty, What the studies show, Main risks,
         Access, Up to date, Notebook`` in the order of ``treatments.csv``; ``Notebook`` is the
         page each treatment links to (displayed as the link of ``Treatment``, not as a column).
 
@@ -283,7 +276,6 @@ def landing_table(evidence: Evidence) -> ReaderTable:
     (['Treatment', 'What it is', 'Certainty'], True)
     """
     treatments = evidence.treatments.reset_index(drop=True)
-    summary = treatment_summary(evidence, roll_up=False)
     names = dict(zip(treatments["id"], treatments["name"], strict=True))
     what = treatments["category"].map(CATEGORY_WORDS).fillna(treatments["category"])
     part_of = treatments["parent"].map(names)
@@ -291,13 +283,11 @@ def landing_table(evidence: Evidence) -> ReaderTable:
             for w, p in zip(what, part_of, strict=True)]
     summaries = treatments["plain_summary"].map(_split_summary)
     what = [s[0] if s[0] else w[0].upper() + w[1:] for s, w in zip(summaries, what, strict=True)]
-    found = [f"{s[1]} ({trials_found(r)})" if s[1] else trials_found(r)
-             for s, (_, r) in zip(summaries, summary.iterrows(), strict=True)]
     table = pd.DataFrame({
         "Treatment": treatments["name"],
         "What it is": what,
         "Certainty": certainty_labels(evidence),
-        "What the trials found": found,
+        "What the studies show": studies_show(evidence),
         "Main risks": treatments["main_risks"].fillna(
             treatments["main_adverse_events"].map(_first_sentence)).to_numpy(),
         "Access": treatments["access"].str.capitalize().to_numpy(),

@@ -14,12 +14,12 @@ from pathlib import Path
 import pandas as pd
 
 from .._markup import markup_in, unsafe_url
+from .counts import RANDOMISED
 from .paths import notebooks_dir
 from .references import Bibliography, is_valid_doi, is_valid_pmid, normalize_doi
 from .tables import Evidence
 
 CITE_ROLE = re.compile(r"\{cite(?::[a-z]+)?\}`([^`]+)`")
-RANDOMISED = {"parallel RCT", "crossover RCT"}
 
 
 def cited_keys(text: str) -> set[str]:

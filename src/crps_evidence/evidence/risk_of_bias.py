@@ -11,10 +11,9 @@ from collections import defaultdict
 
 import pandas as pd
 
+from .counts import RANDOMISED  # the designs that need risk-of-bias rows
 from .references import Bibliography
 
-#: Designs that need risk-of-bias rows.
-RANDOMISED = frozenset({"parallel RCT", "crossover RCT"})
 OURS = "this collection"
 
 #: Each tool's domains (in the order a figure shows them, ``overall`` last) and judgements.

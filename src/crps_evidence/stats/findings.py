@@ -86,6 +86,7 @@ from dataclasses import asdict, dataclass
 import pandas as pd
 
 from ..errors import AnalysisError
+from ..evidence.counts import RANDOMISED, plural, study_size
 from ..evidence.references import short_citation
 from ..evidence.tables import Evidence
 from . import grade
@@ -97,7 +98,6 @@ __all__ = ["MD_IMPORTANT_FRACTION", "Finding", "findings_table", "statement",
 
 #: A mean difference counts as important from this fraction of the scale's range (ours).
 MD_IMPORTANT_FRACTION = 0.1
-RANDOMISED = frozenset({"parallel RCT", "crossover RCT"})
 _LOWER_IS_BETTER = {"pain": True, "adverse events": True, "incidence": True,
                     "responders": False}
 _OUTCOME_WORDS = {
@@ -132,6 +132,7 @@ class Finding:
     scale: str
     effect_source: str
     effect_text: str
+    effect_covers: int | None
     control_per_100: float | None
     treatment_per_100: float | None
     difference_per_100: float | None
@@ -201,7 +202,7 @@ def statement(certainty: str, subject: str, outcome: str, *, effect: str | None,
     'Drug X reduces pain.'
     """
     tail = f" {comparison}" if comparison else ""
-    inside = _mid_sentence(subject)
+    inside = mid_sentence(subject)
     if certainty == "very low":
         return f"The evidence is very uncertain about the effect of {inside} on {outcome}{tail}."
     if certainty not in grade.LEVELS:
@@ -219,7 +220,7 @@ def statement(certainty: str, subject: str, outcome: str, *, effect: str | None,
     return f"{subject} {verb} {outcome}{tail}."
 
 
-def _mid_sentence(name: str) -> str:
+def mid_sentence(name: str) -> str:
     """A treatment's name inside a sentence: "Physical therapy" -> "physical therapy".
 
     Acronyms and names whose second letter is a capital (IVIG, TENS, DRG ...) stay as they are.
@@ -413,6 +414,19 @@ def _choose_effect(evidence: Evidence, rating: pd.Series | None, treatment: str,
     return None, why
 
 
+def _covers(effect: _Effect | None, study_ids: list[str]) -> int | None:
+    """How many of the row's studies the effect rests on; None for a review's pooled estimate.
+
+    A published pooled estimate rests on the review's own trials (not listed to us), so it
+    counts as covering the row; an effect of this collection covers the studies it pools.
+    """
+    if effect is None:
+        return 0
+    if not effect.study_ids:
+        return None
+    return len(set(effect.study_ids) & set(study_ids)) if study_ids else len(effect.study_ids)
+
+
 def _fmt(value: float | None) -> str:
     if value is None:
         return "?"
@@ -492,7 +506,7 @@ def _finding(evidence: Evidence, treatment: str, rating: pd.Series | None,
     bib = evidence.references
     labels = {s: short_citation(bib[studies.loc[s, "bibkey"]]) for s in study_ids}
     own = studies.loc[study_ids] if study_ids else studies.iloc[0:0]
-    sizes = own["n_randomized"].fillna(own["n_enrolled"])
+    sizes = study_size(own)
     effect, why_none = _choose_effect(evidence, rating, treatment, domain, study_ids, labels)
     lead = lead_for(evidence, treatment, domain, rating)
     certainty = lead["certainty"]
@@ -545,7 +559,8 @@ def _finding(evidence: Evidence, treatment: str, rating: pd.Series | None,
         estimate=effect.estimate if effect else None,
         ci_low=effect.ci_low if effect else None, ci_high=effect.ci_high if effect else None,
         scale=effect.scale if effect else "", effect_source=effect.source if effect else "",
-        effect_text=effect_text, control_per_100=absolute[0], treatment_per_100=absolute[1],
+        effect_text=effect_text, effect_covers=_covers(effect, study_ids),
+        control_per_100=absolute[0], treatment_per_100=absolute[1],
         difference_per_100=absolute[2], difference_ci=absolute[3], absolute_text=absolute[4],
         certainty=certainty, certainty_by=str(lead["rated_by"]),
         other_rating=str(lead["other"]), why_differ=str(lead["why_differ"]), statement=said,
@@ -608,3 +623,127 @@ def findings_table(findings: list[Finding]) -> pd.DataFrame:
     frame["study_ids"] = frame["study_ids"].map(" ".join)
     return frame
 
+
+
+# ------------------------------------------------------------------- for readers' pages
+
+#: What "an event" is for a binary outcome, in a patient's words.
+_EVENT_WORDS = {"incidence": "developed CRPS", "responders": "had meaningful pain relief",
+                "adverse events": "had side effects"}
+
+#: Rough size words for a standardised mean difference (the usual rule of thumb, Cohen 1988,
+#: as the Cochrane Handbook, section 15.5.3.1, restates it): ours to use, labelled as such.
+_SMD_WORDS = ((0.8, "large"), (0.5, "moderate"), (0.2, "small"))
+
+
+def _includes_none(low: float | None, high: float | None, null: float) -> bool:
+    return low is not None and high is not None and low <= null <= high
+
+
+def plain_effect(finding: Finding) -> str:
+    """How big the effect is, in numbers a patient can use, or why no size is given.
+
+    Only a size that speaks for the whole row is shown: a pooled estimate (ours or a
+    review's) or the one study of a one-study row. When figures exist for some of the row's
+    studies only, no size is given and the sentence says so.
+
+    Examples
+    --------
+    >>> from crps_evidence import load_all
+    >>> rows = summary_of_findings(load_all())
+    >>> all(plain_effect(row).endswith(".") for row in rows)
+    True
+    """
+    f = finding
+    they = "The study does" if f.studies == 1 else "The studies do"
+    if f.estimate is None:
+        if f.effect_text.startswith("no study has a control group"):
+            return (f"{they} not compare with a group without the treatment, so there is no "
+                    "size of effect to give.")
+        return f"{they} not give figures from which we could work out how big the effect is."
+    if f.effect_covers is not None and f.effect_covers < f.studies:
+        verb = "gives" if f.effect_covers == 1 else "give"
+        return (f"Only {f.effect_covers} of the {f.studies} studies {verb} figures we could "
+                "use, so we give no overall size.")
+    if f.control_per_100 is not None and f.treatment_per_100 is not None:
+        event = _EVENT_WORDS.get(f.domain, "had the outcome")
+        text = (f"About {f.control_per_100:.0f} in 100 people {event} without it, and about "
+                f"{f.treatment_per_100:.0f} in 100 with it")
+        if f.difference_ci is not None and f.difference_ci[0] < 0 < f.difference_ci[1]:
+            text += "; but the likely range includes no difference"
+        return text + "."
+    wide = _includes_none(f.ci_low, f.ci_high, 1.0 if f.measure in {"RR", "OR"} else 0.0)
+    tail = ("; but the likely range includes no difference." if wide else
+            "; no range of likely values was reported." if f.ci_low is None else ".")
+    if f.measure == "MD":
+        scale = _scale_range(f.scale)
+        if scale is None:
+            return ("The size was reported on a scale whose range we could not read, so we "
+                    "cannot put it in points.")
+        lower = f.estimate < 0
+        outcome = "Pain" if f.domain == "pain" else f.outcome[:1].upper() + f.outcome[1:]
+        return (f"{outcome} was on average {_fmt(round(abs(f.estimate), 1))} points "
+                f"{'lower' if lower else 'higher'} out of {scale:g} with it than in the "
+                f"comparison group{tail}")
+    if f.measure == "SMD":
+        size = next((word for bound, word in _SMD_WORDS if abs(f.estimate) >= bound), "very small")
+        return (f"The studies used different scales, so the size has no points; by a common "
+                f"rule of thumb it is {size}{tail}")
+    return "The size was reported in a form we cannot put in plain numbers."
+
+
+def lead_findings(evidence: Evidence, findings: list[Finding] | None = None
+                  ) -> dict[str, Finding]:
+    """Each treatment's leading row: the one on the outcome of its headline rating.
+
+    The first of its own rows when none is on that outcome; treatments without rows are left
+    out.
+    """
+    from .certainty import headline
+
+    rows = findings if findings is not None else summary_of_findings(evidence)
+    outcome = headline(evidence).set_index("treatment_id")["outcome"]
+    lead: dict[str, Finding] = {}
+    for row in rows:
+        first = lead.get(row.treatment_id)
+        if first is None or (first.outcome != outcome.get(row.treatment_id)
+                             and row.outcome == outcome.get(row.treatment_id)):
+            lead[row.treatment_id] = row
+    return lead
+
+
+def basis_words(finding: Finding) -> str:
+    """What a row rests on, in words: "It rests on 2 studies with 124 people."
+
+    Examples
+    --------
+    >>> from crps_evidence import load_all
+    >>> rows = summary_of_findings(load_all())
+    >>> all(basis_words(row).startswith(("It rests on", "The size comes from a review"))
+    ...     for row in rows)
+    True
+    """
+    f = finding
+    if not f.studies:
+        return "It rests on the trials of a published review, which are not listed to us."
+    lead_in = "It rests on"
+    if f.estimate is not None and f.effect_covers is None:
+        lead_in = ("The size comes from a review that pooled trials. We hold, for this "
+                   "comparison,")
+    text = f"{lead_in} {plural(f.studies, 'study', 'studies')}"
+    if f.participants:
+        text += f" with {plural(f.participants, 'person', 'people')}"
+        if f.size_unknown:
+            text += f" (the size of {plural(f.size_unknown, 'study', 'studies')} is not " \
+                    "known to us)"
+    elif f.size_unknown:
+        text += " of a size not known to us"
+    return text + "."
+
+
+def what_it_means(finding: Finding) -> str:
+    """The statement, the size in plain numbers and what it rests on: one reader's sentence set.
+
+    What the key points, the home page and the handouts say about a treatment's leading row.
+    """
+    return f"{finding.statement} {plain_effect(finding)} {basis_words(finding)}"
