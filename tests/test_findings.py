@@ -5,6 +5,7 @@ Synthetic rows (tests/fixtures/minidata) and hand arithmetic; one test reads the
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -19,7 +20,13 @@ from scipy import stats as sps
 from crps_evidence import load_all
 from crps_evidence.stats import conversions, grade
 from crps_evidence.stats.certainty import assess, check_certainty, headline_rating
-from crps_evidence.stats.findings import findings_table, statement, summary_of_findings
+from crps_evidence.stats.findings import (
+    basis_words,
+    findings_table,
+    plain_effect,
+    statement,
+    summary_of_findings,
+)
 from crps_evidence.stats.synthesis import effect_sizes
 
 from .conftest import ROOT, edit
@@ -80,6 +87,21 @@ def test_a_single_trial_gives_a_mean_difference_in_points(minidata: Path):
     # |MD| = 1 point reaches our band (a tenth of a 0-10 scale): an effect, not "no difference"
     assert row.statement == "Alpha infusion may reduce pain versus placebo."
     assert row.scope == ("alpha",)
+    # the interval (-1 ± 1.24) includes no difference, and the sentence says so
+    assert plain_effect(row) == ("Pain was on average 1 point lower out of 10 with it than "
+                                 "in the comparison group. But the likely range includes no "
+                                 "difference.")
+
+
+def test_a_size_from_some_of_the_studies_is_not_shown_to_readers(minidata: Path):
+    row = _finding(_load(minidata), "alpha")  # Smith and Jones, on different scales
+    assert not row.has_size
+    assert plain_effect(row) == ("The studies do not give figures from which we could work "
+                                 "out how big the effect is.")
+    one_of_two = dataclasses.replace(row, estimate=-1.0, measure="MD", scale="0-10",
+                                     effect_covers=1)
+    assert plain_effect(one_of_two) == ("Only 1 of the 2 studies gives figures we could use, "
+                                        "so we give no overall size.")
 
 
 def test_two_trials_on_different_scales_are_not_pooled_and_say_so(minidata: Path):
@@ -126,8 +148,14 @@ def test_binary_absolute_effect_from_the_control_arms(minidata: Path):
                                  pytest.approx(30 * (rr_high - 1)))
     # no published rating of responders: ours leads; RR 2 lies beyond our band of 1.25
     assert row.certainty_by == "this collection"
-    assert row.statement == ("Alpha infusion probably increases the number of people with "
-                             "meaningful pain relief versus placebo.")
+    assert row.statement == ("Alpha infusion probably increases how many people get good "
+                             "pain relief versus placebo.")
+    # for readers: the same risks in whole numbers per 100, and what the row rests on
+    said = plain_effect(row)
+    assert said.startswith("About 30 in 100 people had good pain relief without it, and "
+                           "about 60 in 100 with it"), said
+    assert ("likely range includes no difference" in said) == (rr_low < 1 < rr_high)
+    assert (row.studies, basis_words(row)) == (1, "It rests on 1 study with 40 people.")
 
 
 def test_an_effect_inside_our_band_is_little_or_no_difference(minidata: Path):

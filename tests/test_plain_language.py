@@ -181,3 +181,21 @@ def test_how_up_to_date_is_said_in_words_for_each_way_a_search_was_run(minidata,
     offenders = [(tid, term) for tid, text in said.items() for term in NOT_FOR_READERS
                  if term in text]
     assert not offenders and not any("screened" in text for text in said.values())
+
+
+def test_what_the_studies_show_is_at_grade_8_or_lower_and_free_of_statistics():
+    """Each treatment's leading finding as the home page, key points and handout say it.
+
+    The GRADE statement, the size in plain numbers and what it rests on are one passage (they
+    are read together); a passage over grade 8 is named with its score.
+    """
+    from crps_evidence.stats.findings import lead_findings, what_it_means
+
+    passages = {f"{tid}, what the studies show": what_it_means(row)
+                for tid, row in lead_findings(load_all()).items()}
+    assert passages
+    offenders = [f"  {name}: {term!r}" for name, text in sorted(passages.items())
+                 for term in NOT_FOR_READERS if term in text]
+    assert not offenders, "not for readers:\n" + "\n".join(offenders)
+    failing = over_the_limit(passages)
+    assert not failing, _report(failing)

