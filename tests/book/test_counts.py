@@ -1,6 +1,7 @@
 """Every count of trials and participants a reader meets agrees with the data.
 
-Reads the built HTML of each treatment page, the home page and each handout, finds every
+Reads the built HTML of each treatment page, the evidence overview, the teaching guide, the
+home page and each handout, finds every
 number followed by a word for studies or people ("3 randomised trials", "60 participants",
 "two trials", "1,460 people") and checks it against counts recomputed here from the CSV
 files, independently of the package:
@@ -176,6 +177,8 @@ def _pages() -> list[tuple[str, tuple[str, ...]]]:
             {row.parent} if row.parent else set())
     everything = set(treatments["id"])
     pages["index.html"] = everything
+    pages["02-evidence-overview.html"] = everything
+    pages["21-teaching-guide.html"] = everything
     pages["handouts/all-treatments.html"] = everything
     return [(page, tuple(sorted({d for t in ids for d in _descendants(t)})))
             for page, ids in sorted(pages.items())]
