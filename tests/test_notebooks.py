@@ -140,3 +140,23 @@ def test_overview_and_treatments_link_both_ways() -> None:
     no_way_back = [p.name for p in TREATMENT_NOTEBOOKS if overview.name not in _links(p)]
     assert not unreached, f"the overview does not link to {unreached}"
     assert not no_way_back, f"no link back to the overview from {no_way_back}"
+
+
+@pytest.mark.parametrize("path", TREATMENT_NOTEBOOKS, ids=lambda p: p.name)
+def test_every_certainty_level_a_page_states_is_one_of_its_ratings(path: Path) -> None:
+    """"**low certainty**" in a page's own words must be a level a rating of its treatments has.
+
+    Catches a paragraph left behind when a rating changes (the ratings of ``certainty.csv``,
+    ours or a review's, are the only source of a level).
+    """
+    import pandas as pd
+
+    treatments = load_treatments()
+    ids = set(treatments.loc[treatments["notebook"] == path.name, "id"])
+    ids |= set(treatments.loc[treatments["parent"].isin(ids), "id"])
+    ratings = pd.read_csv(ROOT / "data" / "certainty.csv", dtype=str)
+    levels = set(ratings.loc[ratings["treatment_id"].isin(ids), "certainty"].str.lower())
+    stated = {m.lower() for m in re.findall(r"\*\*(high|moderate|low|very low) certainty\*\*",
+                                             notebook_markdown(path), re.I)}
+    assert stated <= levels, (f"{path.name} states {sorted(stated - levels)} certainty, which "
+                              f"no rating of {sorted(ids)} has (ratings: {sorted(levels)})")
