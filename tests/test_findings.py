@@ -183,11 +183,25 @@ def test_a_published_rating_older_than_a_trial_does_not_lead(minidata: Path):
     assert any("field 'main'" in p for p in problems)
 
 
-def test_a_published_rating_that_says_ours_leads_never_leads(minidata: Path):
-    edit(minidata / "data" / "certainty.csv", "Synthetic published rating.",
-         "Read only in a translation; our own rating leads.")
+def test_a_published_rating_with_a_cannot_lead_reason_never_leads(minidata: Path):
+    path = minidata / "data" / "certainty.csv"
+    assert headline_rating(_load(minidata), "alpha")["rated_by"] == "zed2020review"
+    edit(path, "Synthetic published rating.,", "Synthetic published rating.,read only in a "
+         "translation")
     rating = headline_rating(_load(minidata), "alpha")
     assert rating["rated_by"] == "this collection"
+    assert rating["why_differ"] == "the published rating cannot lead: read only in a translation"
+
+
+def test_our_own_rating_cannot_carry_a_cannot_lead_reason(minidata: Path):
+    path = minidata / "data" / "certainty.csv"
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    ours = next(i for i, line in enumerate(lines) if ",this collection," in line)
+    assert lines[ours].rstrip("\r\n").endswith(",")  # the last field, cannot_lead, is empty
+    lines[ours] = lines[ours].rstrip("\r\n") + "because\n"
+    path.write_text("".join(lines), encoding="utf-8")
+    problems = check_certainty(_load(minidata))
+    assert any(f"line {ours + 1}: field 'cannot_lead'" in p for p in problems), problems
 
 
 # --------------------------------------------------------------------- the risk-of-bias rule

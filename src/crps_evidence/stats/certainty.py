@@ -14,9 +14,9 @@ for each treatment, by one rule (:func:`lead_row`):
     weighed it); otherwise our own rating.** A review whose year is not known to us cannot be
     shown to be recent enough, so it does not lead; studies whose year is not known are left
     out of the comparison (if none has a known year, ours leads). A published rating whose
-    note says why it cannot lead, with the words "our own rating leads" (read only in a
-    translation, a range for a whole review, not CRPS trials), never leads. Without our own
-    rating, the most recent published rating leads.
+    ``cannot_lead`` column gives a reason (read only in a translation, a range for a whole
+    review, not CRPS trials) never leads. Without our own rating, the most recent published
+    rating that may lead leads.
 
 The other rating stays in the detail, with why the two differ. ``certainty.csv``'s ``main``
 column records the rule's choice and :func:`check_certainty` reports a ``main`` flag that
@@ -35,12 +35,11 @@ from ..evidence.tables import Evidence
 from . import grade
 from .synthesis import effect_sizes
 
-__all__ = ["NO_STUDIES", "OURS", "OWN_LEADS", "assess", "check_certainty", "fill_rows", "headline",
+__all__ = ["NO_STUDIES", "OURS", "assess", "check_certainty", "fill_rows", "headline",
            "headline_rating", "lead_for", "lead_row", "rob_rule", "shared_reasons"]
 
 OURS = "this collection"
 #: Words in a published rating's note that keep it from leading (the note says why).
-OWN_LEADS = "our own rating leads"
 #: Shown for a treatment without any study: a state, not a GRADE level.
 NO_STUDIES = "no studies found"
 _CONTROLLED = {"favours_treatment", "no_difference", "favours_control"}
@@ -235,7 +234,8 @@ def check_certainty(evidence: Evidence) -> list[str]:
     Checks: every treatment with a study has exactly one ``main`` row; published ratings name
     a bibliography entry and the page read; our own rows have all five domains with reasons,
     mechanical domains that match :func:`assess`, a risk of bias that follows the rule on
-    ``risk_of_bias.csv`` unless its reason says why it departs from it, and the level that
+    ``risk_of_bias.csv`` unless its reason says why it departs from it, an empty
+    ``cannot_lead``, and the level that
     :func:`grade.level` gives; no two of our rows resting on different studies share a reason
     in a domain (a reason that fits every row cannot be audited).
     """
@@ -264,6 +264,9 @@ def check_certainty(evidence: Evidence) -> list[str]:
                 problems.append(f"{where}: a published rating needs the source_url it was "
                                 "read on")
             continue
+        if cannot_lead(table.loc[[row.name]]).iloc[0]:
+            problems.append(f"{where}: field 'cannot_lead': only a published rating can be "
+                            "kept from leading; ours must leave it empty")
         judged = {d: _recorded(row, d) for d in grade.DOMAINS}
         for domain, value in judged.items():
             if value is None or not value.reason.strip():
@@ -337,10 +340,17 @@ def _year(evidence: Evidence, bibkey: str) -> int | None:
     return int(year) if str(year).isdigit() else None
 
 
+def cannot_lead(ratings: pd.DataFrame) -> pd.Series:
+    """Which rows of ``certainty.csv`` may never be the headline (a ``cannot_lead`` reason)."""
+    if "cannot_lead" not in ratings.columns:
+        return pd.Series(False, index=ratings.index)
+    return ratings["cannot_lead"].fillna("").astype(str).str.strip() != ""
+
+
 def _lead(evidence: Evidence, own: pd.Series | None, published: pd.DataFrame
           ) -> pd.Series | None:
     """The rule between our rating ``own`` and published ratings of the same domain."""
-    published = published[~published["note"].fillna("").str.contains(OWN_LEADS, regex=False)]
+    published = published[~cannot_lead(published)]
     newest = None
     if own is not None:
         ids = str(own["studies"]).split() if not pd.isna(own["studies"]) else []
@@ -414,11 +424,11 @@ def lead_for(evidence: Evidence, treatment_id: str, domain: str,
         who = ("ours" if first["rated_by"] == OURS
                else short_citation(entry) if entry is not None else str(first["rated_by"]))
         other = f"{first['certainty']} ({who})"
-        note = "" if pd.isna(first["note"]) else str(first["note"])
+        reason = "" if pd.isna(first.get("cannot_lead")) else str(first["cannot_lead"]).strip()
         if first["certainty"] == lead["certainty"]:
             why = "both ratings give the same level"
-        elif OWN_LEADS in note:
-            why = f"the published rating's note says why ours leads: {note}"
+        elif reason:
+            why = f"the published rating cannot lead: {reason}"
     else:
         why = ""
     return {"certainty": lead["certainty"], "rated_by": lead["rated_by"], "other": other,
@@ -460,14 +470,10 @@ def headline_rating(evidence: Evidence, treatment_id: str) -> dict[str, object]:
         first = others.iloc[0]
         other = f"{first['certainty']} ({first['rated_by']})"
     note = "" if pd.isna(lead["note"]) else str(lead["note"])
-    why = ""
-    if published and ours and ours != lead["certainty"]:
-        why = (f"ours ({ours}) rests on the trials held in this collection, rated by the written "
-               "rules of crps_evidence.stats.grade (risk of bias from risk_of_bias.csv); the "
-               "review rated the trials it included, which may differ")
-    elif not published and other and not other.startswith(str(lead["certainty"]) + " "):
-        why = ("the published rating is older than a study our rating rests on, or its year "
-               "is not known to us, so ours leads")
+    differ = (published and ours and ours != lead["certainty"]) or (
+        not published and other and not other.startswith(str(lead["certainty"]) + " "))
+    why = str(lead_for(evidence, treatment_id, str(lead["domain"]))["why_differ"]) \
+        if differ else ""
     return {"treatment_id": treatment_id, "certainty": lead["certainty"],
             "rated_by": lead["rated_by"], "published": published,
             "comparison": lead["comparison"], "outcome": lead["outcome"],

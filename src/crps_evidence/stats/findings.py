@@ -25,8 +25,8 @@ Relative effect, by the first rule that applies
        binary outcome); arms with means but no SDs give a mean difference without a CI;
     3. a published pooled estimate read for the same treatment and outcome domain
        (``published_analyses.csv``) from a review whose certainty rating of that treatment
-       and domain was read (``certainty.csv``) and may lead (its note does not say "our own
-       rating leads", e.g. a review of other conditions): the rating's own review first, else
+       and domain was read (``certainty.csv``) and may lead (no ``cannot_lead`` reason, e.g.
+       a review of other conditions): the rating's own review first, else
        the most recent such review; within a review the row with a CI, preferring the time point the
        review calls primary; named with its bibkey. Pooled estimates of reviews without a
        rating are not used: several are of other populations or flagged as unusable;
@@ -90,7 +90,7 @@ from ..evidence.counts import RANDOMISED, plural, study_size
 from ..evidence.references import short_citation
 from ..evidence.tables import Evidence
 from . import grade
-from .certainty import OURS, OWN_LEADS, lead_for
+from .certainty import OURS, cannot_lead, lead_for
 from .synthesis import effect_sizes
 
 __all__ = ["MD_IMPORTANT_FRACTION", "Finding", "findings_table", "statement",
@@ -313,7 +313,7 @@ def _published_effect(evidence: Evidence, treatment: str, domain: str, bibkey: s
     rated = set(ratings.loc[(ratings["treatment_id"] == treatment)
                             & (ratings["domain"] == domain)
                             & (ratings["rated_by"] != OURS)
-                            & ~ratings["note"].fillna("").str.contains(OWN_LEADS, regex=False),
+                            & ~cannot_lead(ratings),
                             "rated_by"])
     rows = table[(table["treatment_id"] == treatment) & (table["domain"] == domain)
                  & table["estimate"].notna() & table["bibkey"].isin(rated)]
