@@ -96,12 +96,11 @@ def test_a_single_trial_gives_a_mean_difference_in_points(minidata: Path):
 def test_a_size_from_some_of_the_studies_is_not_shown_to_readers(minidata: Path):
     row = _finding(_load(minidata), "alpha")  # Smith and Jones, on different scales
     assert not row.has_size
-    assert plain_effect(row) == ("The studies do not give figures from which we could work "
-                                 "out how big the effect is.")
+    assert plain_effect(row) == "The studies give no figures that show how big the effect is."
     one_of_two = dataclasses.replace(row, estimate=-1.0, measure="MD", scale="0-10",
                                      effect_covers=1)
-    assert plain_effect(one_of_two) == ("Only 1 of the 2 studies gives figures we could use, "
-                                        "so we give no overall size.")
+    assert plain_effect(one_of_two) == ("Only 1 of the 2 studies gives figures we can use. "
+                                        "So we give no overall size.")
 
 
 def test_two_trials_on_different_scales_are_not_pooled_and_say_so(minidata: Path):

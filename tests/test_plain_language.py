@@ -199,3 +199,15 @@ def test_what_the_studies_show_is_at_grade_8_or_lower_and_free_of_statistics():
     assert not offenders, "not for readers:\n" + "\n".join(offenders)
     failing = over_the_limit(passages)
     assert not failing, _report(failing)
+
+
+def test_every_summary_of_findings_row_means_something_at_grade_8_or_lower():
+    """The *What it means* cell of each row of the summary-of-findings tables."""
+    from crps_evidence.stats.findings import plain_effect, summary_of_findings
+
+    rows = summary_of_findings(load_all())
+    passages = {f"{r.treatment_id}, {r.domain}, {r.comparison}":
+                f"{r.brief_statement} {plain_effect(r)}" for r in rows}
+    assert len(passages) == len(rows)
+    failing = over_the_limit(passages)
+    assert not failing, _report(failing)

@@ -771,6 +771,7 @@ def summary_of_findings(treatment_id: str | list[str] | None = None) -> ReaderTa
     :func:`crps_evidence.stats.findings.summary_of_findings`: the one place every count,
     rating and statement of the collection comes from.
     """
+    from ..stats.findings import plain_effect
     from ..stats.findings import summary_of_findings as findings
 
     evidence = _evidence()
@@ -794,7 +795,7 @@ def summary_of_findings(treatment_id: str | list[str] | None = None) -> ReaderTa
         "Relative effect (95% CI)": [_for_readers(f.effect_text) for f in rows],
         "Absolute effect": [f.absolute_text for f in rows],
         "Certainty (rated by)": [f"{f.certainty} ({who(f.certainty_by)})" for f in rows],
-        "What it means": [f.statement for f in rows],
+        "What it means": [f"{f.brief_statement} {plain_effect(f)}" for f in rows],
     })
     if treatment_id is not None and len({f.treatment_id for f in rows}) == 1:
         frame = frame.drop(columns="Treatment")

@@ -143,6 +143,8 @@ class Finding:
     other_rating: str
     why_differ: str
     statement: str
+    #: The statement without the comparison, for a table whose outcome column names it.
+    brief_statement: str
 
     @property
     def has_size(self) -> bool:
@@ -495,8 +497,16 @@ def _signed(value: float) -> str:
 
 
 def _name(evidence: Evidence, treatment: str) -> str:
+    """A treatment's name in a sentence: without its bracket, or by its acronym when the
+    name spelled out is four words or more ("TENS", not "transcutaneous electrical nerve
+    stimulation")."""
     names = evidence.treatments.set_index("id")["name"]
-    return str(names.get(treatment, treatment)).split(" (")[0]
+    full = str(names.get(treatment, treatment))
+    plain, _, rest = full.partition(" (")
+    acronym = rest[:-1] if rest.endswith(")") else ""
+    if acronym.isupper() and " " not in acronym and len(plain.split()) >= 4:
+        return acronym
+    return plain
 
 
 def _finding(evidence: Evidence, treatment: str, rating: pd.Series | None,
@@ -564,6 +574,7 @@ def _finding(evidence: Evidence, treatment: str, rating: pd.Series | None,
         difference_per_100=absolute[2], difference_ci=absolute[3], absolute_text=absolute[4],
         certainty=certainty, certainty_by=str(lead["rated_by"]),
         other_rating=str(lead["other"]), why_differ=str(lead["why_differ"]), statement=said,
+        brief_statement=statement(certainty, subject, words, effect=direction),
     )
 
 
@@ -655,16 +666,16 @@ def plain_effect(finding: Finding) -> str:
     True
     """
     f = finding
-    they = "The study does" if f.studies == 1 else "The studies do"
+    they = "The study" if f.studies == 1 else "The studies"
     if f.estimate is None:
         if f.effect_text.startswith("no study has a control group"):
             return ("No study compared it with a group that did not have it. So we cannot "
                     "give a size.")
-        return f"{they} not give figures from which we could work out how big the effect is."
+        return f"{they} give no figures that show how big the effect is."
     if f.effect_covers is not None and f.effect_covers < f.studies:
         verb = "gives" if f.effect_covers == 1 else "give"
-        return (f"Only {f.effect_covers} of the {f.studies} studies {verb} figures we could "
-                "use, so we give no overall size.")
+        return (f"Only {f.effect_covers} of the {f.studies} studies {verb} figures we can use. "
+                "So we give no overall size.")
     if f.control_per_100 is not None and f.treatment_per_100 is not None:
         event = _EVENT_WORDS.get(f.domain, "had the outcome")
         text = (f"About {f.control_per_100:.0f} in 100 people {event} without it, and about "
@@ -688,8 +699,8 @@ def plain_effect(finding: Finding) -> str:
                 f"comparison group{tail}")
     if f.measure == "SMD":
         size = next((word for bound, word in _SMD_WORDS if abs(f.estimate) >= bound), "very small")
-        return (f"The studies used different scales, so the size has no points; by a common "
-                f"rule of thumb it is {size}{tail}")
+        return (f"The studies used different scales, so there are no points to show. By a "
+                f"common rule of thumb, the effect is {size}{tail}")
     return "The size was reported in a form we cannot put in plain numbers."
 
 
