@@ -482,6 +482,10 @@ def format_reference(ref: Reference) -> str:
     ...     "volume": "343", "number": "9", "pages": "618--624"})
     >>> format_reference(r)
     'Kemler MA, et al. Spinal cord stimulation. N Engl J Med. 2000;343(9):618–624.'
+    >>> format_reference(Reference("k", "article", {"doi": "10.1/x", "year": "2007"}))
+    'Authors and title not recorded. 2007.'
+    >>> format_reference(Reference("k", "misc", {"pmid": "123"}))
+    ''
     """
     role = "author" if ref.fields.get("author") else "editor"
     raws = _split_names(ref.fields.get(role, ""))
@@ -503,6 +507,8 @@ def format_reference(ref: Reference) -> str:
     title = ref.get("title").rstrip(".")
     if title:
         text += f" {title}."
+    elif not text and (ref.year or ref.get("journal")):  # say so, rather than open on "2007."
+        text = "Authors and title not recorded."
     venue = (ref.get("journal") or ref.get("booktitle") or ref.get("publisher")
              or ref.get("institution"))
     if venue:
