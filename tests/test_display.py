@@ -273,11 +273,11 @@ def test_the_evidence_map_has_a_table_with_everything_it_shows(evidence, monkeyp
     image, table = shown
     assert isinstance(image, Image) and isinstance(table, ReaderTable)
     key = evidence_map_key(overview.treatment_summary(evidence, roll_up=False))
-    assert list(table["Marker"]) == [f"Marker {n}" for n in key["number"]]
+    assert list(table["Marker"]) == list(key["number"])
     assert list(table["Treatment"]) == list(key["name"])
     assert list(table["Category"]) == list(key["category"])
     assert [int(v.split(":")[0]) for v in table["Invasiveness"]] == list(key["invasiveness"])
-    assert list(table["People in randomised trials"]) == [
+    assert list(table["Randomised participants"]) == [
         int(v) if v == v else 0 for v in key["rct_participants"]]
 
 

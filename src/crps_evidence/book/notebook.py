@@ -1042,12 +1042,12 @@ def evidence_map() -> None:
     invasiveness = [" ".join(label.replace(",\n", ", ").split("\n", 1)[1].split())
                     for label in INVASIVENESS]
     table = pd.DataFrame({
-        "Marker": [f"Marker {n}" for n in key["number"]],  # a phone's card title
-        "Treatment": key["name"].to_numpy(),
+        "Treatment": key["name"].to_numpy(),  # first: a phone shows it as the card's title
+        "Marker": key["number"].to_numpy(),
         "Certainty": key["name"].map(labels).to_numpy(),
         "Invasiveness": [f"{int(x)}: {invasiveness[int(x)]}" for x in key["invasiveness"]],
         "Category": key["category"].to_numpy(),
-        "People in randomised trials": pd.to_numeric(
+        "Randomised participants": pd.to_numeric(
             key["rct_participants"], errors="coerce").fillna(0).astype(int).to_numpy(),
         "Notebook": key["name"].map(notebooks).to_numpy(),
     })
