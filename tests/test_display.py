@@ -220,3 +220,79 @@ def test_registry_codes_are_worded() -> None:
     html = to_html(snapshot, labels=nb._registry_words(snapshot))
     assert "not yet recruiting" in html and "not applicable" in html and "estimated" in html
     assert "NOT_YET_RECRUITING" not in html
+
+
+# ------------------------------------------- years, names and exercise tables (issue 28)
+
+
+def test_a_study_without_a_verified_year_says_so_in_the_year_column(evidence) -> None:
+    """Never a dash for a year: the reader is told the year was not verified."""
+    for treatment_id in evidence.treatments["id"]:
+        table = nb.studies_table(treatment_id)
+        html = table._repr_html_()
+        assert 'data-label="Year">—<' not in html, treatment_id
+        undated = table["Year"] == nb.UNDATED
+        assert table.loc[~undated, "Year"].astype(str).str.fullmatch(r"\d{4}").all(), treatment_id
+        # undated studies come last, after the dated ones in order
+        assert list(undated) == sorted(undated), treatment_id
+
+
+def test_the_note_under_a_timeline_ends_with_one_full_stop() -> None:
+    assert nb.undated_note(["Johnson et al."]).endswith(": Johnson et al.")
+    assert nb.undated_note(["Collins 2009"]).endswith(": Collins 2009.")
+    assert ".." not in nb.undated_note(["Collins et al.", "Varenna et al."])
+
+
+def test_plain_table_gives_plain_headings_and_words_and_leaves_the_frame_alone(evidence) -> None:
+    studies = evidence.studies
+    rows = studies[studies["treatment_id"] == "ketamine"][
+        ["id", "treatment_id", "design", "n_randomized", "primary_result"]]
+    table = nb.plain_table(rows, evidence)
+    assert isinstance(table, ReaderTable)
+    assert not any("_" in str(c) for c in table.columns)
+    assert list(rows.columns) == ["id", "treatment_id", "design", "n_randomized",
+                                  "primary_result"]  # the learner's frame is untouched
+    labels = nb.study_labels(evidence)
+    assert list(table["Study"]) == [labels[i] for i in rows["id"]]
+    html = table._repr_html_()
+    assert "crps-table--raw" not in html and not PANDAS_DUMP.search(html)
+    assert not any(code in html for code in RESULT_LABELS if "_" in code)
+    with pytest.raises(KeyError, match="bibkey"):
+        nb.plain_table(studies[["id", "bibkey"]], evidence)
+
+
+def test_the_evidence_map_has_a_table_with_everything_it_shows(evidence, monkeypatch) -> None:
+    """On a phone the map's labels are small: the table under it carries the same facts."""
+    from IPython.display import Image
+
+    from crps_evidence.book.plots import evidence_map_key
+
+    shown = []
+    monkeypatch.setattr(nb, "display", shown.append)
+    nb.evidence_map()
+    image, table = shown
+    assert isinstance(image, Image) and isinstance(table, ReaderTable)
+    key = evidence_map_key(overview.treatment_summary(evidence, roll_up=False))
+    assert list(table["Marker"]) == list(key["number"])
+    assert list(table["Treatment"]) == list(key["name"])
+    assert list(table["Category"]) == list(key["category"])
+    assert [int(v.split(":")[0]) for v in table["Invasiveness"]] == list(key["invasiveness"])
+    assert list(table["Randomised participants"]) == [
+        int(v) if v == v else 0 for v in key["rct_participants"]]
+
+
+def test_a_figure_records_its_smallest_text_and_resolution() -> None:
+    """What the browser check of legibility on a phone reads (tests/book/test_figures.py)."""
+    import io
+
+    from matplotlib.figure import Figure
+    from PIL import Image as PILImage
+
+    fig = Figure(figsize=(3, 2))
+    ax = fig.add_subplot()
+    ax.set_title("Title", fontsize=14)
+    ax.tick_params(labelsize=7)
+    png = PILImage.open(io.BytesIO(nb.as_image(fig, dpi=96).data))
+    assert float(png.info[nb.SMALLEST_TEXT_KEY]) == 7
+    assert round(png.info["dpi"][0]) == 96
+    assert nb.as_image(fig).data == nb.as_image(fig).data  # still byte-identical on re-runs

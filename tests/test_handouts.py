@@ -140,7 +140,8 @@ def test_no_raw_citation_key_or_placeholder_on_any_page(evidence, pages) -> None
 
 def test_a_reference_without_anything_to_format_is_named_not_keyed(evidence) -> None:
     bare = ho.source_of(evidence.references["pmid27370908"])
-    assert bare == ho.Source("PMID 27370908", "https://pubmed.ncbi.nlm.nih.gov/27370908/")
+    assert bare == ho.Source("A study listed in PubMed",
+                             "https://pubmed.ncbi.nlm.nih.gov/27370908/")
 
 
 def test_questions_come_from_the_one_list_and_vary_by_category(handouts, pages) -> None:

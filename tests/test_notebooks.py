@@ -160,3 +160,25 @@ def test_every_certainty_level_a_page_states_is_one_of_its_ratings(path: Path) -
                                              notebook_markdown(path), re.I)}
     assert stated <= levels, (f"{path.name} states {sorted(stated - levels)} certainty, which "
                               f"no rating of {sorted(ids)} has (ratings: {sorted(levels)})")
+
+
+EXERCISE_START = "# Starting point for the exercise"
+#: The column names of the data tables (what a raw frame shows as headings).
+DATA_COLUMNS = {field["name"] for resource in json.loads(
+    (ROOT / "data" / "datapackage.json").read_text(encoding="utf-8"))["resources"]
+    for field in resource["schema"]["fields"]}
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_exercise_tables_are_tables_for_readers(path: Path) -> None:
+    """An exercise's starting table has plain headings (not treatment_id, n_randomized ...)."""
+    for cell in _cells(path):
+        if cell["cell_type"] != "code" or not _source(cell).startswith(EXERCISE_START):
+            continue
+        html = "".join("".join(o.get("data", {}).get("text/html", ""))
+                       for o in cell["outputs"])
+        assert "<table" in html, f"{path.name}: an exercise's starting point shows no table"
+        assert "crps-table--raw" not in html, f"{path.name}: an exercise shows raw data"
+        heads = re.findall(r"<th[^>]*>([^<]*)</th>", html)
+        raw = [h for h in heads if "_" in h or h in DATA_COLUMNS]
+        assert not raw, f"{path.name}: exercise table headings {raw}"

@@ -99,7 +99,9 @@ def test_forest_weights_and_labels(table):
     labels = {"sigtermans2009": "Sigtermans et al. 2009", "goebel2017": "Goebel et al. 2017"}
     ax = forest_plot(table, pooled=pooled, labels=labels, title="Ketamine").axes[0]
     assert texts(ax, "weight-label") == [f"{w:.1f}%" for w in pooled.weights]
-    assert texts(ax, "study-label") == ["Sigtermans et al. 2009", "Goebel et al. 2017", *"cdef"]
+    # (a label may wrap onto two lines where the columns are narrow)
+    assert [t.replace("\n", " ") for t in texts(ax, "study-label")] == [
+        "Sigtermans et al. 2009", "Goebel et al. 2017", *"cdef"]
     # Square areas grow with the weights.
     (markers,) = by_gid(ax, "study-markers")
     assert list(np.argsort(markers.get_sizes())) == list(np.argsort(pooled.weights))

@@ -156,3 +156,51 @@ def test_the_bibliography_reads_without_markup() -> None:
         if any(mark in text for mark in "{}\\")
     ]
     assert not leftovers
+
+
+# ------------------------------------------------- how a work with no author is named (issue 28)
+
+
+def test_a_work_without_author_or_title_is_described_never_named_by_an_identifier() -> None:
+    from crps_evidence.evidence.references import Reference, citation_name, citation_year
+
+    pmid_only = Reference("pmid27370908", "misc", {"pmid": "27370908"})
+    doi_year = Reference("x", "article", {"doi": "10.1111/j.1526-4637.2006.00169.x",
+                                          "year": "2007"})
+    journal = Reference("y", "misc", {"pmid": "1", "journal": "Foot and Ankle Surgery",
+                                      "year": "2009"})
+    assert citation_name(pmid_only) == "A study listed in PubMed"
+    assert citation_name(doi_year) == "A 2007 study"
+    assert citation_name(journal) == "A 2009 study in Foot and Ankle Surgery"
+    # The year is in the name, so a citation does not print it again: "(A 2007 study)".
+    assert citation_year(doi_year) == "" and short_citation(doi_year) == "A 2007 study"
+
+
+def test_a_title_is_shown_whole_never_cut_inside_a_word() -> None:
+    from crps_evidence.evidence.references import Reference, citation_name
+
+    ref = Reference("k", "article", {"title": "Physiotherapy Versus Calcitonin Spray-Added "
+                                              "Physiotherapy for Treatment of CRPS",
+                                     "year": "2017"})
+    assert citation_name(ref) == ("“Physiotherapy Versus Calcitonin Spray-Added Physiotherapy "
+                                  "for Treatment of CRPS”")
+    assert short_citation(ref).endswith("CRPS” 2017")
+    # Two registrations that share the start of their titles stay apart.
+    a = Reference("a", "misc", {"title": "Efficacy and Safety of Intravenous Neridronic Acid "
+                                         "in CRPS-I (ClinicalTrials.gov NCT02402530; A Trial)"})
+    b = Reference("b", "misc", {"title": "Efficacy and Safety of Intravenous Neridronic Acid "
+                                         "in CRPS (ClinicalTrials.gov NCT03530345, KF7013-02)"})
+    assert citation_name(a) != citation_name(b) and "NCT" not in citation_name(a)
+
+
+def test_no_label_of_the_bibliography_is_an_identifier_a_cut_title_or_a_dash_year() -> None:
+    """Every name a page, table or figure shows for a work of references.bib."""
+    from crps_evidence.evidence.references import citation_name
+
+    bad = []
+    for key, ref in load_references().items():
+        for text in (citation_name(ref), short_citation(ref)):
+            if (key in text or "PMID" in text or "doi:" in text or "…" in text
+                    or "..." in text or "—" in text or text.endswith("..")):
+                bad.append((key, text))
+    assert not bad

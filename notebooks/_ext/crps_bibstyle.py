@@ -11,8 +11,9 @@ Importing this module registers three plugins (``conf.py`` selects them):
 * pybtex sorting style ``crps``: alphabetical by the name a citation shows, then year, title.
 * sphinxcontrib-bibtex referencing style ``crps_author_year``: ``(Kemler et al., 2000)``,
   where the name is :func:`crps_evidence.evidence.references.citation_name` (authors, else the
-  organisation, the start of the title or an identifier: never the citation key) and an
-  entry without a year shows no year (never "n.d.").
+  organisation, the whole main title, else what the work is: "A 2009 study in Foot and Ankle
+  Surgery"; never the citation key, a PMID or a DOI) and an entry without a year shows no year
+  (never "n.d."), as does one whose name already gives it.
 
 Every entry is looked up by key in the package's own reading of ``references.bib``
 (bibtexparser, LaTeX decoded); an entry the package does not know is rebuilt from pybtex's
@@ -45,6 +46,7 @@ from crps_evidence.evidence.references import (
     Bibliography,
     Reference,
     citation_name,
+    citation_year,
     format_reference,
     load_references,
 )
@@ -139,15 +141,15 @@ def _who(children, data):
 
 @node
 def _year(children, data):
-    """The year, or nothing (no "n.d.")."""
+    """The year, or nothing (no "n.d."; none when the name already says it)."""
     assert not children
-    return Text(reference_of(data["entry"]).year)
+    return Text(citation_year(reference_of(data["entry"])))
 
 
 @node
 def _bracketed_year(children, data):
     assert not children
-    year = reference_of(data["entry"]).year
+    year = citation_year(reference_of(data["entry"]))
     return Text("(", year, ")") if year else Text()
 
 

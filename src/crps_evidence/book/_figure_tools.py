@@ -7,7 +7,7 @@ import pandas as pd
 
 from ..errors import AnalysisError
 
-__all__ = ["marker_areas", "require_columns"]
+__all__ = ["marker_areas", "require_columns", "smallest_text_pt"]
 
 
 def require_columns(frame: pd.DataFrame, columns: list[str], what: str) -> None:
@@ -25,3 +25,26 @@ def marker_areas(values: pd.Series, smallest: float = 20.0, largest: float = 400
         return np.full(x.shape, smallest)
     scaled = np.sqrt(np.clip(np.nan_to_num(x, nan=0.0), 0, None) / top)
     return smallest + (largest - smallest) * scaled
+
+
+def smallest_text_pt(figure) -> float | None:
+    """The size (points) of the smallest text ``figure`` draws, or None if it draws none.
+
+    Counts every visible, non-empty text: titles, labels, tick labels, legends, annotations.
+    The book writes it into each figure's PNG (:func:`crps_evidence.book.notebook.as_image`),
+    where the browser checks read it to know how small the text is on a phone.
+
+    Examples
+    --------
+    >>> from matplotlib.figure import Figure
+    >>> fig = Figure()
+    >>> _ = fig.text(0.5, 0.5, "small", fontsize=7.5)
+    >>> smallest_text_pt(fig)
+    7.5
+    """
+    from matplotlib.text import Text
+
+    figure.draw_without_rendering()  # lays the ticks and legends out
+    sizes = [t.get_fontsize() for t in figure.findobj(Text)
+             if t.get_visible() and t.get_text().strip()]
+    return float(min(sizes)) if sizes else None

@@ -3,7 +3,8 @@
 Layout rules, so that a plot stays readable when the book shows it as an image on a phone:
 
 * the figure is :data:`WIDTH_IN` wide and its smallest text is :data:`SMALL_PT`; shown
-  390 px wide, that text is at least 9 px (``tests/test_forest.py`` checks it);
+  358 px wide (the width of the page's text on a 390 px phone), that text is at least 9 px
+  (``tests/test_forest.py`` checks the figure, ``tests/book/test_figures.py`` the book);
 * columns are laid out side by side from measured text widths: study labels (wrapped onto
   several lines when longer than :data:`LABEL_MAX_IN`), the plot, weights, effects; no text
   reaches into another column or into the plot;
@@ -44,7 +45,7 @@ __all__ = ["forest_plot"]
 
 WIDTH_IN = 6.0
 """Figure width (inches); wider only when the columns cannot fit (very long numbers)."""
-BODY_PT, SMALL_PT, TITLE_PT = 11.0, 10.5, 12.0
+BODY_PT, SMALL_PT, TITLE_PT = 11.5, 11.5, 12.5
 """Font sizes: labels and numbers; ticks, legend, favours and heterogeneity; title."""
 LABEL_MAX_IN = 1.9
 """Widest study label column; longer labels wrap onto more lines."""

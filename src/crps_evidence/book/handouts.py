@@ -202,7 +202,7 @@ def source_of(ref: Reference) -> Source:
     Examples
     --------
     >>> source_of(Reference("k", "misc", {"pmid": "123"}))
-    Source(text='PMID 123', url='https://pubmed.ncbi.nlm.nih.gov/123/')
+    Source(text='A study listed in PubMed', url='https://pubmed.ncbi.nlm.nih.gov/123/')
     """
     if ref.doi:
         url = f"https://doi.org/{ref.doi}"

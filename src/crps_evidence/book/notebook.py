@@ -47,6 +47,7 @@ __all__ = [
     "load_studies",
     "load_treatments",
     "notice",
+    "plain_table",
     "references",
     "risk_of_bias",
     "risk_of_bias_table",
@@ -64,6 +65,9 @@ NOTICE = (
 
 RESULT_WORDS = RESULT_LABELS
 
+#: What a table shows for a study whose publication year we have not verified (not a dash).
+UNDATED = "not verified"
+
 # Every DataFrame a notebook displays is a table for people (no index, no <NA>, nothing cut);
 # see crps_evidence.book.display. Outside IPython this does nothing.
 register_formatter()
@@ -74,15 +78,29 @@ def _evidence() -> Evidence:
     return load_all()
 
 
+#: PNG text field holding the size (points) of a figure's smallest text (see :func:`as_image`).
+SMALLEST_TEXT_KEY = "crps-smallest-text-pt"
+
+
 def as_image(figure: Figure, dpi: int = 96, tight: bool = True) -> Image:
     """Render a figure to a PNG display object (no timestamp, so re-runs are byte-identical).
+
+    The PNG records its resolution and, in the text field :data:`SMALLEST_TEXT_KEY`, the size
+    in points of the figure's smallest text, so a check of the built book can tell how large
+    that text is where the page shows the image (``tests/book/test_figures.py``).
 
     ``tight=False`` keeps the figure's own size: the forest plot lays its columns out to the
     inch, and a tight bounding box would crop its right-hand column.
     """
+    from ._figure_tools import smallest_text_pt
+
+    smallest = smallest_text_pt(figure)
+    metadata: dict[str, str | None] = {"Software": None}
+    if smallest is not None:  # read by the browser checks of legibility on a phone
+        metadata[SMALLEST_TEXT_KEY] = f"{smallest:g}"
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight" if tight else None,
-                   metadata={"Software": None})
+                   metadata=metadata)
     return Image(data=buffer.getvalue(), format="png")
 
 
@@ -344,7 +362,7 @@ def studies_table(treatment_id: str | list[str]) -> ReaderTable:
     studies = studies.reset_index(drop=True)
     table = pd.DataFrame({
         "Study": [short_citation(bib[k]) for k in studies["bibkey"]],
-        "Year": [int(bib[k].year) if bib[k].year.isdigit() else pd.NA
+        "Year": [bib[k].year if bib[k].year.isdigit() else UNDATED
                  for k in studies["bibkey"]],
         "Design": studies["design"].to_numpy(),
         "N": studies["n_randomized"].fillna(studies["n_enrolled"]),
@@ -358,8 +376,11 @@ def studies_table(treatment_id: str | list[str]) -> ReaderTable:
         table.insert(1, "Treatment", studies["treatment_id"].map(names).to_numpy())
     # The address the study's name links to (not shown as a column).
     table["Record"] = [_record_url(bib[k]) for k in studies["bibkey"]]
-    return reader_table(table.sort_values(["Year", "Study"], kind="stable")
-                        .reset_index(drop=True), links={"Study": "Record"})
+    # Undated studies ("not verified") sort after the dated ones.
+    order = table["Year"].where(table["Year"] != UNDATED, "9999")
+    table = table.assign(_order=order).sort_values(["_order", "Study"], kind="stable")
+    return reader_table(table.drop(columns="_order").reset_index(drop=True),
+                        links={"Study": "Record"})
 
 
 def _record_url(ref: object) -> str | None:
@@ -369,6 +390,91 @@ def _record_url(ref: object) -> str | None:
     if getattr(ref, "pmid", None):
         return f"https://pubmed.ncbi.nlm.nih.gov/{ref.pmid}/"
     return None
+
+
+#: Plain headings for the columns of the data tables a page shows as they are (exercise
+#: starting points); :func:`plain_table` refuses a column without one.
+PLAIN_HEADINGS: dict[str, str] = {
+    "id": "Study",
+    "study_id": "Study",
+    "treatment_id": "Treatment",
+    "design": "Design",
+    "n_randomized": "People randomised",
+    "n_enrolled": "People enrolled",
+    "comparator": "Compared with",
+    "follow_up": "Follow-up",
+    "primary_result": "Main result",
+    "arm": "Group",
+    "role": "Role of the group",
+    "n": "People analysed",
+    "n_treatment": "People analysed (treatment)",
+    "n_control": "People analysed (control)",
+    "events": "People with the outcome",
+    "mean": "Average (mean)",
+    "sd": "Standard deviation",
+    "measure": "Measured with",
+    "domain": "Outcome",
+    "timepoint": "When measured",
+    "effect": "Difference between groups",
+    "ci_low": "95% confidence interval from",
+    "ci_high": "95% confidence interval to",
+    "note": "Note",
+}
+
+_ROLE_WORDS = {"treatment": "treatment", "control": "control",
+               "contrast": "difference between groups"}
+
+
+def plain_table(frame: pd.DataFrame, evidence: Evidence | None = None) -> ReaderTable:
+    """Rows of ``studies.csv`` or ``outcomes.csv`` as a table for readers.
+
+    Each column gets its heading from :data:`PLAIN_HEADINGS`; a study id becomes the study's
+    name (``Kemler et al. 2000``), a treatment id its name, and coded values words
+    (``no_difference`` -> "no difference"). ``frame`` itself is not changed: code keeps the
+    data's own column names (``studies.n_randomized``), as the data dictionary lists them.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Columns of the data tables, each one a key of :data:`PLAIN_HEADINGS`.
+    evidence : Evidence, optional
+        The data the ids are looked up in (default: the shipped data).
+
+    Returns
+    -------
+    ReaderTable
+
+    Raises
+    ------
+    KeyError
+        A column has no plain heading (add it to :data:`PLAIN_HEADINGS`).
+
+    Examples
+    --------
+    >>> studies = load_studies()
+    >>> table = plain_table(studies[studies.id == "kemler2000spinal"][["id", "n_randomized"]])
+    >>> list(table.columns), table.iloc[0, 0]
+    (['Study', 'People randomised'], 'Kemler et al. 2000')
+    """
+    unknown = [str(c) for c in frame.columns if c not in PLAIN_HEADINGS]
+    if unknown:
+        raise KeyError(f"plain_table: no plain heading for column(s) {unknown}; known: "
+                       f"{sorted(PLAIN_HEADINGS)}")
+    evidence = evidence if evidence is not None else _evidence()
+    table = frame.reset_index(drop=True).copy()
+    labels = study_labels(evidence)
+    names = dict(zip(evidence.treatments["id"], evidence.treatments["name"], strict=True))
+    for column in ("id", "study_id"):
+        if column in table:
+            table[column] = table[column].map(lambda v: labels.get(v, v))
+    if "treatment_id" in table:
+        table["treatment_id"] = table["treatment_id"].map(lambda v: names.get(v, v))
+    if "primary_result" in table:
+        table["primary_result"] = table["primary_result"].map(lambda v: RESULT_WORDS.get(v, v))
+    for column in ("role", "arm"):  # the arm of a reported between-group effect: "contrast"
+        if column in table:
+            table[column] = table[column].map(lambda v: _ROLE_WORDS.get(v, v))
+    return reader_table(pd.DataFrame(table).rename(columns=PLAIN_HEADINGS))
 
 
 def effects_table(treatment_id: str, domain: str = "pain", measure: str = "SMD"
@@ -402,6 +508,21 @@ def forest_plot(treatment_id: str, domain: str = "pain", measure: str = "SMD",
                     tight=False)
 
 
+def undated_note(labels: list[str]) -> str:
+    """The sentence under a timeline naming the studies it leaves out (no verified year).
+
+    A label that already ends with a full stop ("Johnson et al.") ends the sentence.
+
+    Examples
+    --------
+    >>> undated_note(["Collins 2009", "Johnson et al."])
+    'Not on the timeline (publication year not verified): Collins 2009; Johnson et al.'
+    """
+    text = "Not on the timeline (publication year not verified): " + "; ".join(
+        map(md_text, labels))
+    return text if text.endswith(".") else text + "."
+
+
 def evidence_timeline(treatment_id: str | list[str]) -> Image | Markdown:
     """Timeline of the studies of one or several treatments: year, design, size, result."""
     evidence = _evidence()
@@ -411,8 +532,7 @@ def evidence_timeline(treatment_id: str | list[str]) -> Image | Markdown:
     years = [int(bib[k].year) if bib[k].year.isdigit() else None for k in studies["bibkey"]]
     undated = sorted(labels[i] for i, y in zip(studies["id"], years, strict=True) if y is None)
     if undated:
-        display(Markdown("Not on the timeline (publication year not verified): "
-                         + "; ".join(map(md_text, undated)) + "."))
+        display(Markdown(undated_note(undated)))
     studies = studies[[y is not None for y in years]]
     frame = pd.DataFrame({
         "label": studies["id"].map(labels),
@@ -893,8 +1013,13 @@ def analyses_summary() -> ReaderTable:
 
 
 def evidence_map() -> None:
-    """The evidence map of every treatment, with its key as a table (readable on a phone)."""
-    from .plots import evidence_map_key
+    """The evidence map of every treatment, and under it a table with the same information.
+
+    The map's labels are small on a phone, so the table gives every marker's number with the
+    treatment's name, certainty, invasiveness, category and participants in randomised
+    trials: everything the map shows, in words.
+    """
+    from .plots import INVASIVENESS, evidence_map_key
 
     evidence = _evidence()
     summary = overview.treatment_summary(evidence, roll_up=False)
@@ -904,10 +1029,16 @@ def evidence_map() -> None:
                       strict=True))
     notebooks = dict(zip(evidence.treatments["name"], evidence.treatments["notebook"],
                          strict=True))
+    invasiveness = [" ".join(label.replace(",\n", ", ").split("\n", 1)[1].split())
+                    for label in INVASIVENESS]
     table = pd.DataFrame({
-        "Number": key["number"].to_numpy(),
-        "Treatment": key["name"].to_numpy(),
+        "Treatment": key["name"].to_numpy(),  # first: a phone shows it as the card's title
+        "Marker": key["number"].to_numpy(),
         "Certainty": key["name"].map(labels).to_numpy(),
+        "Invasiveness": [f"{int(x)}: {invasiveness[int(x)]}" for x in key["invasiveness"]],
+        "Category": key["category"].to_numpy(),
+        "Randomised participants": pd.to_numeric(
+            key["rct_participants"], errors="coerce").fillna(0).astype(int).to_numpy(),
         "Notebook": key["name"].map(notebooks).to_numpy(),
     })
     display(reader_table(table, links={"Treatment": "Notebook"}))

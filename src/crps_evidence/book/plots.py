@@ -198,12 +198,15 @@ def evidence_map(summary: pd.DataFrame, key: bool = True) -> Figure:
 
 
 def _short_label(label: str, longest: int = 24) -> str:
-    """A study label short enough for a phone: no "et al.", long names cut with an ellipsis.
+    """A study label short enough for a phone: no "et al.", long titles shortened by words.
+
+    A title is cut after a whole word, never inside one, and marked with an ellipsis; the
+    study table on the same page names each study in full.
 
     >>> _short_label("Sigtermans et al. 2009")
     'Sigtermans 2009'
-    >>> _short_label("“Efficacy of outpatient ketamin…” 2012")
-    '“Efficacy of outp…” 2012'
+    >>> _short_label("“Efficacy of outpatient ketamine infusions in pain” 2012")
+    '“Efficacy of…” 2012'
     """
     text = " ".join(str(label).replace(" et al.", "").split())
     if len(text) <= longest:
@@ -213,8 +216,14 @@ def _short_label(label: str, longest: int = 24) -> str:
         name, year = text, ""
     quoted = name.startswith("“")
     name = name.strip("“”…")
-    room = longest - len(year) - (4 if quoted else 2)
-    cut = name[:max(room, 4)].rstrip() + "…"
+    room = max(longest - len(year) - (4 if quoted else 2), 4)
+    words = name.split()
+    kept = words[0]
+    for word in words[1:]:
+        if len(kept) + 1 + len(word) > room:
+            break
+        kept += " " + word
+    cut = kept.rstrip(",;:") + "…"
     cut = f"“{cut}”" if quoted else cut
     return f"{cut} {year}".strip()
 

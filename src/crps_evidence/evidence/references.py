@@ -342,18 +342,66 @@ def make_key(first_author: str, year: str | int, title: str) -> str:
     return f"{_ascii_lower(surname(first_author))}{year}{word}"
 
 
-def _short_title(title: str, longest: int = 30) -> str:
-    return f"“{title[:longest].rstrip()}…”" if len(title) > longest else f"“{title}”"
+_SUBTITLE = re.compile(r"(?<=\?)\s|:\s|\.\s")
+_REGISTRY_NOTE = re.compile(r"\s*\((?:ClinicalTrials\.gov|NCT\d)[^()]*(?:\([^()]*\)[^()]*)*\)\s*$")
+
+
+def short_title(title: str) -> str:
+    """The main title of a work, whole: never cut inside it, never ended with "…".
+
+    The subtitle (after the first ``: ``, ``. `` or a question mark) and a closing registry
+    note such as ``(ClinicalTrials.gov NCT02402530, ...)`` are left out; a title in square
+    brackets (a translated or descriptive title) keeps its brackets; BibTeX's ``--`` is an
+    en dash.
+
+    Examples
+    --------
+    >>> short_title("GRADE Guidance 34: update on rating imprecision")
+    'GRADE Guidance 34'
+    >>> short_title("Is rehabilitation due to attention? A randomised clinical trial")
+    'Is rehabilitation due to attention?'
+    >>> short_title("Neridronic Acid in CRPS-I (ClinicalTrials.gov NCT02402530; A Trial)")
+    'Neridronic Acid in CRPS-I'
+    >>> short_title("[Vitamin C after wrist fracture: report of Zollinger 2007]")
+    '[Vitamin C after wrist fracture]'
+    """
+    text = " ".join(title.replace("--", "–").split())
+    bracketed = text.startswith("[") and text.endswith("]")
+    if bracketed:
+        text = text[1:-1]
+    main = _SUBTITLE.split(text, maxsplit=1)[0].strip()
+    main = _REGISTRY_NOTE.sub("", main).strip() or text
+    return f"[{main}]" if bracketed else main
+
+
+def _described(ref: Reference) -> str:
+    """A name for an entry with no author, organisation or title: what it is, never its id."""
+    year = f" {ref.year}" if ref.year else ""
+    if ref.get("journal"):
+        return f"A{year} study in {ref.get('journal')}"
+    if ref.pmid:
+        return f"A{year} study listed in PubMed"
+    if ref.doi or year:
+        return f"A{year} study"
+    return "Unnamed reference"
+
+
+def _is_described(ref: Reference) -> bool:
+    return not (ref.surnames or ref.fields.get("editor") or ref.get("organization")
+                or ref.get("institution") or ref.get("title"))
 
 
 def citation_name(ref: Reference) -> str:
-    """Who a citation names: the authors, else the organisation, the title or an identifier.
+    """Who a citation names: the authors, else the organisation, the title or what it is.
 
     One author gives the surname, two give both (``Kemler & Barendse``), three or more (or
     a list ending in ``and others``) give ``Surname et al.``; a braced author such as
     ``{National Institute for Health and Care Excellence}`` is an organisation and is named
-    whole. Without an author: the ``organization`` or ``institution`` field, else the start
-    of the title in quotes, else ``PMID ...`` or ``doi:...``. Never the citation key.
+    whole. Without an author: the ``organization`` or ``institution`` field, else the main
+    title in quotes (:func:`short_title`, whole, never cut off), else a description by year
+    and journal (``A 2009 study in Foot and Ankle Surgery``, ``A study listed in PubMed``).
+    Never the citation key, a PMID or a DOI: those mean nothing to a reader, and the
+    reference list links them.
 
     Parameters
     ----------
@@ -368,10 +416,10 @@ def citation_name(ref: Reference) -> str:
     --------
     >>> citation_name(Reference("k", "article", {"author": "Ferraro, M. C. and others"}))
     'Ferraro et al.'
-    >>> citation_name(Reference("k", "misc", {"title": "TENS for neuropathic pain"}))
+    >>> citation_name(Reference("k", "misc", {"title": "TENS for neuropathic pain: a review"}))
     '“TENS for neuropathic pain”'
     >>> citation_name(Reference("pmid123", "misc", {"pmid": "123"}))
-    'PMID 123'
+    'A study listed in PubMed'
     """
     names = ref.surnames
     others = any(raw.lower() == "others" for raw in _split_names(ref.fields.get("author", "")))
@@ -388,21 +436,27 @@ def citation_name(ref: Reference) -> str:
         if ref.get(name):
             return ref.get(name)
     if ref.get("title"):
-        return _short_title(ref.get("title"))
-    if ref.pmid:
-        return f"PMID {ref.pmid}"
-    if ref.doi:
-        return f"doi:{ref.doi}"
-    return "Unnamed reference"
+        return f"“{short_title(ref.get('title'))}”"
+    return _described(ref)
+
+
+def citation_year(ref: Reference) -> str:
+    """The year a citation prints after :func:`citation_name`: empty when the name has it.
+
+    >>> citation_year(Reference("k", "article", {"author": "Kemler, M.", "year": "2000"}))
+    '2000'
+    >>> citation_year(Reference("k", "article", {"doi": "10.1/x", "year": "2007"}))
+    ''
+    """
+    return "" if _is_described(ref) else ref.year
 
 
 def short_citation(ref: Reference) -> str:
     """``Surname et al. year`` style label, e.g. for table rows and plot labels.
 
     The name part is :func:`citation_name`; the year is left out when the entry has none.
-
-    An entry with no author, organisation or title is not named by its PMID or DOI, which
-    mean nothing to a reader, but as a study of its year, in its journal when known.
+    An entry with no author, organisation or title is named by what it is (its year and
+    journal), not by its PMID or DOI, which mean nothing to a reader.
 
     >>> ref = Reference("k", "article", {"author": "Kemler, M. and Barendse, G.", "year": "2000"})
     >>> short_citation(ref)
@@ -413,14 +467,7 @@ def short_citation(ref: Reference) -> str:
     >>> short_citation(Reference("pmid2", "misc", {"pmid": "2"}))
     'A study listed in PubMed'
     """
-    name = citation_name(ref)
-    if (ref.pmid and name == f"PMID {ref.pmid}") or (ref.doi and name == f"doi:{ref.doi}"):
-        year = f" {ref.year}" if ref.year else ""
-        journal = ref.get("journal")
-        where = f" in {journal}" if journal else (" listed in PubMed" if ref.pmid and not year
-                                                  else "")
-        return f"A{year} study{where}"
-    return f"{name} {ref.year}".strip()
+    return f"{citation_name(ref)} {citation_year(ref)}".strip()
 
 
 def _initials(given: str) -> str:
@@ -435,6 +482,10 @@ def format_reference(ref: Reference) -> str:
     ...     "volume": "343", "number": "9", "pages": "618--624"})
     >>> format_reference(r)
     'Kemler MA, et al. Spinal cord stimulation. N Engl J Med. 2000;343(9):618–624.'
+    >>> format_reference(Reference("k", "article", {"doi": "10.1/x", "year": "2007"}))
+    'Authors and title not recorded. 2007.'
+    >>> format_reference(Reference("k", "misc", {"pmid": "123"}))
+    ''
     """
     role = "author" if ref.fields.get("author") else "editor"
     raws = _split_names(ref.fields.get(role, ""))
@@ -456,6 +507,8 @@ def format_reference(ref: Reference) -> str:
     title = ref.get("title").rstrip(".")
     if title:
         text += f" {title}."
+    elif not text and (ref.year or ref.get("journal")):  # say so, rather than open on "2007."
+        text = "Authors and title not recorded."
     venue = (ref.get("journal") or ref.get("booktitle") or ref.get("publisher")
              or ref.get("institution"))
     if venue:
