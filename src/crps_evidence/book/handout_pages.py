@@ -38,7 +38,7 @@ from .handouts import (
     readable_date,
     source_of,
 )
-from .overview import landing_table
+from .overview import landing_table, studies_show_briefly
 
 __all__ = [
     "FOLDER",
@@ -160,8 +160,10 @@ def summary_page(evidence: Evidence, handouts: list[Handout] | None = None) -> s
     """
     handouts = handouts if handouts is not None else make_handouts(evidence)
     table = landing_table(evidence).reset_index(drop=True)
-    # The dates are in the footer; what each treatment is, on its own handout.
+    # Short enough to print: one sentence and a count for each treatment (its own handout
+    # says more); the dates are in the footer.
     table = table.drop(columns=["What it is", "Up to date", "Notebook"]).assign(**{
+        "What the studies show": studies_show_briefly(evidence),
         "_page": [f"{h.treatment_id}.html" for h in handouts]})
     html = table.with_options(links={"Treatment": "_page"}).to_reader_html()
     bib = evidence.references

@@ -190,9 +190,9 @@ def certainty_sentence(treatment_id: str, evidence: Evidence | None = None,
             text += (f"; our own assessment (GRADE method) of the trials in this collection: "
                      f"{md_text(row['ours'])}.")
             if row["ours"] != row["certainty"]:
-                text += (" The two differ because the review rated the trials it included, "
-                         "and we rate the trials held here by our written rules. The review's "
-                         "rating leads because it is as recent as the trials we rate, or newer.")
+                text += (" The review rated its own set of trials; we rate the trials held "
+                         "here, by our written rules. The review's rating leads: it is at "
+                         "least as recent as those trials.")
             return text
         return text + "."
     return (f"**{row['certainty'].capitalize()} certainty** {what}: our assessment (GRADE "

@@ -249,6 +249,29 @@ def certainty_labels(evidence: Evidence) -> list[str]:
     return labels
 
 
+def studies_show_briefly(evidence: Evidence) -> list[str]:
+    """:func:`studies_show` in one sentence and a count, for the printed summary of all.
+
+    "The evidence is very uncertain about the effect of IVIG on pain (2 studies, 124 people)."
+    """
+    from ..stats.findings import lead_findings
+
+    lead = lead_findings(evidence)
+    out = []
+    for treatment_id in evidence.treatments["id"]:
+        row = lead.get(treatment_id)
+        if row is None:
+            out.append("No study of it in CRPS was found.")
+            continue
+        count = f"{row.studies} {'study' if row.studies == 1 else 'studies'}"
+        if row.participants:
+            count += (f", {'at least ' if row.size_unknown else ''}{row.participants:,} "
+                      f"{'person' if row.participants == 1 else 'people'}")
+        out.append(f"{row.brief_statement[:-1]} ({count})." if row.studies
+                   else row.brief_statement)
+    return out
+
+
 def landing_table(evidence: Evidence) -> ReaderTable:
     """One row per treatment for the book's home page, in plain words.
 
