@@ -738,11 +738,10 @@ def basis_words(finding: Finding) -> str:
     f = finding
     if not f.studies:
         return "It rests on the trials of a published review, which are not listed to us."
-    lead_in = "It rests on"
-    if f.estimate is not None and f.effect_covers is None:
-        lead_in = ("The size comes from a review that pooled trials. We hold, for this "
-                   "comparison,")
-    text = f"{lead_in} {plural(f.studies, 'study', 'studies')}"
+    from_review = f.estimate is not None and f.effect_covers is None
+    text = ("The size comes from a review that pooled trials. In this collection, the "
+            "comparison has " if from_review else "It rests on ")
+    text += plural(f.studies, "study", "studies")
     if f.participants:
         text += f" with {plural(f.participants, 'person', 'people')}"
         if f.size_unknown:
