@@ -4,7 +4,8 @@ The book must be built first (``make book``, i.e. ``sphinx-build -W --keep-going
 notebooks _build/html``). The checks serve ``_build/html`` from a local ``http.server`` on
 127.0.0.1 and drive Debian's ``/usr/bin/chromium`` headless through Playwright's Python
 package (no ``playwright install``: it needs the internet). Every request to another host is
-blocked and reported. Each page is visited once; the tests assert on what the visit recorded.
+blocked and reported. Each page is visited once in a run (see ``visits``); the tests assert on
+what the visit recorded.
 
 Tests are skipped, with the reason, when the book is not built, Chromium is missing or
 Playwright is not installed.
@@ -12,6 +13,9 @@ Playwright is not installed.
 
 from __future__ import annotations
 
+import os
+import pickle
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -380,8 +384,54 @@ class Visitor:
         return record
 
 
+#: How long a worker waits for a page another worker has claimed but not yet recorded.
+CLAIM_TIMEOUT_S = 600
+
+
+def _shared_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder of this pytest run that every xdist worker of the run sees (a new one per run)."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # the workers' base temps (popen-gw0, ...) share this run's folder
+    folder = base / "book-visits"
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
+def _recorded(path: Path, page: str) -> PageVisit:
+    """The visit another worker recorded at ``path``, once it is there."""
+    start = time.monotonic()
+    while not path.exists():
+        if time.monotonic() - start > CLAIM_TIMEOUT_S:
+            raise TimeoutError(f"{page}: claimed by another worker, no visit recorded in "
+                               f"{CLAIM_TIMEOUT_S} s ({path} missing; did that worker crash?)")
+        time.sleep(0.2)
+    return PageVisit(**pickle.loads(path.read_bytes()))
+
+
 @pytest.fixture(scope="session")
-def visits(new_page, book_url: str) -> dict[str, PageVisit]:
-    """Every page of the book, visited once (in one tab)."""
-    visitor = Visitor(new_page)
-    return {path: visitor.visit(book_url, path) for path in book_pages()}
+def visits(request: pytest.FixtureRequest, book_url: str,
+           tmp_path_factory: pytest.TempPathFactory) -> dict[str, PageVisit]:
+    """Every page of the book, visited (and audited) once in the whole test run.
+
+    Under pytest-xdist each worker that needs the visits claims the pages no one has claimed
+    yet (a file created exclusively in a folder the run's workers share), visits them in its
+    tab and leaves each record there; then it reads the pages the other worker recorded. Two
+    workers that need the visits at the same time split the pages between them; a worker that
+    comes later only reads. Without xdist one process visits every page.
+    """
+    shared = _shared_folder(tmp_path_factory)
+    visitor = None
+    pages = book_pages()
+    for i, path in enumerate(pages):
+        try:
+            (shared / f"{i}.claim").touch(exist_ok=False)
+        except FileExistsError:
+            continue  # another worker visits it
+        if visitor is None:
+            visitor = Visitor(request.getfixturevalue("new_page"))
+        record = visitor.visit(book_url, path)
+        partial = shared / f"{i}.partial"
+        partial.write_bytes(pickle.dumps(vars(record)))
+        partial.replace(shared / f"{i}.visit")
+    return {path: _recorded(shared / f"{i}.visit", path) for i, path in enumerate(pages)}

@@ -159,6 +159,26 @@ def test_every_text_column_and_every_bibtex_field_carries_a_payload(poisoned_boo
     assert real <= fields
 
 
+#: What one page shows, read in one call: what the stubs of ``alert`` and the like recorded,
+#: ``javascript:`` addresses in links and frames, payload elements that became real elements
+#: (an ``img`` with ``src="x"`` or an ``onerror``, a script that calls ``alert(1)``), and
+#: whether a payload is in the page's visible text (``innerText`` of the body).
+_FOUND_JS = r"""
+([img, script]) => {
+  const text = document.body.innerText;
+  return {
+    ran: window.__ran,
+    jsLinks: [...document.querySelectorAll('a[href], area[href], iframe[src], form[action]')]
+      .map(e => e.getAttribute('href') || e.getAttribute('src') || e.getAttribute('action'))
+      .filter(u => /^\s*javascript:/i.test(u)),
+    elements: document.querySelectorAll('img[src="x"], img[onerror]').length
+      + [...document.scripts].filter(s => s.text.includes('alert(1)')).length,
+    asText: text.includes(img) || text.includes(script),
+  };
+}
+"""
+
+
 def test_no_script_runs_and_the_payload_shows_as_text(poisoned_book, chromium) -> None:
     html, _, _ = poisoned_book
     pages = sorted(p.relative_to(html).as_posix() for p in html.rglob("*.html")
@@ -185,16 +205,11 @@ def test_no_script_runs_and_the_payload_shows_as_text(poisoned_book, chromium) -
         try:
             for name in pages:
                 page.goto(base + name, wait_until="load")
-                ran[name] = page.evaluate("window.__ran")
-                js_links[name] = page.evaluate(
-                    "[...document.querySelectorAll('a[href], area[href], iframe[src], "
-                    "form[action]')].map(e => e.getAttribute('href') || e.getAttribute('src')"
-                    " || e.getAttribute('action')).filter(u => /^\\s*javascript:/i.test(u))")
-                elements[name] = page.evaluate(
-                    "document.querySelectorAll('img[src=\"x\"], img[onerror]').length + "
-                    "[...document.scripts].filter(s => s.text.includes('alert(1)')).length")
-                as_text[name] = IMG in page.inner_text("body") or SCRIPT in page.inner_text(
-                    "body")
+                found = page.evaluate(_FOUND_JS, [IMG, SCRIPT])
+                ran[name] = found["ran"]
+                js_links[name] = found["jsLinks"]
+                elements[name] = found["elements"]
+                as_text[name] = found["asText"]
         finally:
             context.close()
     assert dialogs == []
