@@ -333,3 +333,15 @@ def test_the_command_writes_json_and_ignores_a_closed_pipe(minidata: Path):
     _, err = child.communicate()
     assert child.returncode == 0
     assert b"Error" not in err and b"Traceback" not in err
+
+
+def test_rows_are_remembered_per_loaded_object_never_across_loads(minidata: Path):
+    first = _load(minidata)
+    rows = summary_of_findings(first)
+    assert summary_of_findings(first) == rows  # the same object: the same rows
+    edit(minidata / "data" / "certainty.csv", OURS_ALPHA,
+         OURS_ALPHA.replace("smith2001alpha jones2005alpha", "smith2001alpha"))
+    again = summary_of_findings(_load(minidata))  # a new load after the edit
+    alpha = [r for r in again if r.treatment_id == "alpha" and r.domain == "pain"]
+    assert [r.studies for r in alpha] == [1]
+    assert [r.studies for r in rows if r.treatment_id == "alpha" and r.domain == "pain"] == [2]
