@@ -33,6 +33,7 @@ from ..errors import AnalysisError
 from ..evidence.references import short_citation
 from ..evidence.tables import Evidence
 from . import grade
+from ._memo import per_evidence
 from .synthesis import effect_sizes
 
 __all__ = ["NO_STUDIES", "OURS", "assess", "check_certainty", "fill_rows", "headline",
@@ -481,6 +482,7 @@ def headline_rating(evidence: Evidence, treatment_id: str) -> dict[str, object]:
             "note": note}
 
 
+@per_evidence
 def headline(evidence: Evidence) -> pd.DataFrame:
     """The rating a reader meets first for every treatment, in ``treatments.csv`` order.
 

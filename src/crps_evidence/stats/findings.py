@@ -90,6 +90,7 @@ from ..evidence.counts import RANDOMISED, plural, study_size
 from ..evidence.references import short_citation
 from ..evidence.tables import Evidence
 from . import grade
+from ._memo import per_evidence
 from .certainty import OURS, cannot_lead, lead_for
 from .synthesis import effect_sizes
 
@@ -578,16 +579,11 @@ def _finding(evidence: Evidence, treatment: str, rating: pd.Series | None,
     )
 
 
-#: The rows of the last Evidence object asked for (the object is kept, so its id stays its
-#: own): pages, handouts and the index ask for the same rows several times in one run.
-_LAST: dict[int, tuple[Evidence, tuple[Finding, ...]]] = {}
-
-
+@per_evidence
 def summary_of_findings(evidence: Evidence) -> list[Finding]:
     """Every summary-of-findings row, in ``treatments.csv`` order (rules: module docstring).
 
-    Computed once per loaded :class:`Evidence` object and remembered for the next call with
-    the same object (load the data again after changing a table in place).
+    Computed once per loaded :class:`Evidence` object (:mod:`crps_evidence.stats._memo`).
 
     Examples
     --------
@@ -596,13 +592,7 @@ def summary_of_findings(evidence: Evidence) -> list[Finding]:
     >>> all(r.statement for r in rows)
     True
     """
-    hit = _LAST.get(id(evidence))
-    if hit is not None and hit[0] is evidence:
-        return list(hit[1])
-    rows = _summary_of_findings(evidence)
-    _LAST.clear()
-    _LAST[id(evidence)] = (evidence, tuple(rows))
-    return rows
+    return _summary_of_findings(evidence)
 
 
 def _summary_of_findings(evidence: Evidence) -> list[Finding]:
