@@ -15,7 +15,7 @@ help:  ## List the targets
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip uv  # uv installs the rest, several times faster
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[test,book,dev]'
+	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -e '.[test,book,dev]'
 	touch $(STAMP)
 
 install: $(STAMP)  ## Create .venv and install the package with everything it needs
