@@ -9,7 +9,7 @@ from typing import NamedTuple
 import pandas as pd
 from matplotlib.figure import Figure
 
-from ..evidence.counts import RANDOMISED, count_studies
+from ..evidence.counts import RANDOMISED, count_studies, plural
 from ..evidence.tables import Evidence
 from ..stats.certainty import NO_STUDIES, headline
 from .display import ReaderTable, reader_table
@@ -263,10 +263,10 @@ def studies_show_briefly(evidence: Evidence) -> list[str]:
         if row is None:
             out.append("No study of it in CRPS was found.")
             continue
-        count = f"{row.studies} {'study' if row.studies == 1 else 'studies'}"
+        count = plural(row.studies, "study", "studies")
         if row.participants:
-            count += (f", {'at least ' if row.size_unknown else ''}{row.participants:,} "
-                      f"{'person' if row.participants == 1 else 'people'}")
+            count += (f", {'at least ' if row.size_unknown else ''}"
+                      f"{plural(row.participants, 'person', 'people')}")
         out.append(f"{row.brief_statement[:-1]} ({count})." if row.studies
                    else row.brief_statement)
     return out
