@@ -17,6 +17,7 @@ import pytest
 from crps_evidence import load_all
 from crps_evidence.book import handout_pages as hp
 from crps_evidence.book import handouts as ho
+from crps_evidence.book import notebook as nb
 from crps_evidence.book.overview import landing_table
 from crps_evidence.current.searches import search_status
 from crps_evidence.evidence.references import format_reference, short_citation
@@ -97,7 +98,7 @@ def test_certainty_says_who_rated_it(evidence, handouts, pages) -> None:
                 evidence.references[rating["rated_by"]])
         else:
             assert f"{rating['certainty'].capitalize()} certainty" in page
-            assert "our assessment (GRADE method), not a published rating" in page
+            assert nb.OUR_RATING in page
 
 
 def test_a_treatment_without_studies_says_so(pages, handouts) -> None:

@@ -153,11 +153,16 @@ ACCESS_WORDS = {
 }
 
 
+#: What every sentence giving one of our own ratings says about who rated it.
+OUR_RATING = "We rated this ourselves with the GRADE method. It is not a published rating."
+
+
 def certainty_sentence(treatment_id: str, evidence: Evidence | None = None,
                        ratings: pd.DataFrame | None = None) -> str:
     """How sure we can be, in words: the level, who rated it, for which comparison.
 
-    Our own ratings always say so: "our assessment (GRADE method), not a published rating".
+    Our own ratings always say so (:data:`OUR_RATING`). Written in short sentences for a
+    patient (school grade 8 or lower, scored in ``tests/test_plain_language.py``).
 
     Parameters
     ----------
@@ -195,8 +200,7 @@ def certainty_sentence(treatment_id: str, evidence: Evidence | None = None,
                          "least as recent as those trials.")
             return text
         return text + "."
-    return (f"**{row['certainty'].capitalize()} certainty** {what}: our assessment (GRADE "
-            "method), not a published rating.")
+    return f"**{row['certainty'].capitalize()} certainty** {what}. {OUR_RATING}"
 
 
 def _day(value: object) -> str:
