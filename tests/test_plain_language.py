@@ -124,9 +124,9 @@ def test_every_plain_summary_is_at_grade_8_or_lower():
 def test_every_reader_column_is_at_grade_8_or_lower():
     """Course, side effects and main risks as key points, the home table and handouts print them.
 
-    Source names in brackets stay in (the reader sees them); the home table's *Main risks*
-    cell is scored as shown, which is the first sentence of the side effects when a row has no
-    ``main_risks``.
+    Source names in brackets stay in (the reader sees them). The home table's cards are scored
+    as shown: *What it is* is the first sentence of the plain summary, and *Main risks* is the
+    first sentence of the side effects when a row has no ``main_risks``.
     """
     from crps_evidence.book.overview import landing_table
 
@@ -135,8 +135,9 @@ def test_every_reader_column_is_at_grade_8_or_lower():
                 for _, row in treatments.iterrows() for column in READER_COLUMNS
                 if isinstance(row[column], str)}
     landing = landing_table(load_all())
-    passages |= {f"home table, {name}, Main risks": text
-                 for name, text in zip(landing["Treatment"], landing["Main risks"], strict=True)
+    passages |= {f"home table, {name}, {column}": text
+                 for column in ("What it is", "What the studies show", "Main risks")
+                 for name, text in zip(landing["Treatment"], landing[column], strict=True)
                  if isinstance(text, str) and text}
     assert len(passages) > len(treatments)
     failing = over_the_limit(passages)
@@ -244,5 +245,70 @@ def test_every_summary_of_findings_row_means_something_at_grade_8_or_lower():
     passages = {f"{r.treatment_id}, {r.domain}, {r.comparison}":
                 f"{r.brief_statement} {plain_effect(r)}" for r in rows}
     assert len(passages) == len(rows)
+    failing = over_the_limit(passages)
+    assert not failing, _report(failing)
+
+
+def _key_point_passages(treatment_id: str) -> dict[str, str]:
+    """Each line of a treatment's key points (its label left out), as a reader reads it."""
+    text = nb.key_points(treatment_id).data
+    lines = re.split(r"^> - ", text, flags=re.M)[1:]
+    passages = {}
+    for line in lines:
+        label, _, said = line.partition(":** ")
+        said = said.replace("\n> ", " ").replace("**", "")
+        passages[f"{treatment_id}, key points, {label.strip('* ')}"] = reader_text(said).strip()
+    return passages
+
+
+def test_every_key_point_is_at_grade_8_or_lower():
+    """Each line of every treatment's *Key points* box, as its page shows it."""
+    passages = {}
+    for treatment_id in load_treatments()["id"]:
+        passages |= _key_point_passages(treatment_id)
+    assert len(passages) > 5 * len(load_treatments())
+    failing = over_the_limit(passages)
+    assert not failing, _report(failing)
+
+
+_FENCE = re.compile(r"^```.*$", re.M)
+_TOCTREE = re.compile(r"^```\{toctree\}.*?^```", re.M | re.S)
+_HTML = re.compile(r"<table.*?</table>", re.S)
+_LINK_ITEM = re.compile(r"^- \[[^\]]*\]\([^)]*\)(: .*)?$", re.M)
+_ANY_LINK = re.compile(r"\[[^\]]*\]\([^)]*\)")
+
+
+def handout_passages(name: str, markdown: str) -> dict[str, str]:
+    """The prose of a handout page, one passage per section, as it is printed.
+
+    Left out: the sources (references), the summary's table (its cells are scored where they
+    come from), the names of other handouts, which are titles, not sentences, and the book's
+    hidden table of contents.
+
+    >>> handout_passages("x.md", "# X\\n\\nIntro.\\n\\n## Main risks\\n\\nNone.\\n\\n"
+    ...                  "## Sources\\n\\n1. A ref.\\n")
+    {'x.md, X': 'Intro.', 'x.md, Main risks': 'None.'}
+    """
+    body = markdown.split("\n# ", 1)[1] if "\n# " in markdown else markdown[2:]
+    passages = {}
+    for section in re.split(r"\n## ", body):
+        title, _, text = section.partition("\n")
+        if title in ("Sources", "Published ratings cited"):
+            continue
+        text = _ANY_LINK.sub("", _LINK_ITEM.sub("", _HTML.sub("", _FENCE.sub("", _TOCTREE.sub("", text)))))
+        text = re.sub(r"\s+", " ", text.replace("**", "").replace("*", "")).strip()
+        if text:
+            passages[f"{name}, {title}"] = text
+    return passages
+
+
+def test_every_handout_is_at_grade_8_or_lower():
+    """Every section of every printable handout, the summary and the handouts' index."""
+    from crps_evidence.book.handout_pages import handout_pages
+
+    passages = {}
+    for name, markdown in handout_pages(load_all()).items():
+        passages |= handout_passages(name, markdown)
+    assert len(passages) > 5 * len(load_treatments())
     failing = over_the_limit(passages)
     assert not failing, _report(failing)

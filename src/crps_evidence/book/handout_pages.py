@@ -117,8 +117,8 @@ def handout_page(handout: Handout) -> str:
             else "the pages of the collection")
     lines = [*_FRONT_MATTER, f"# {md_text(handout.name)}", "",
              "```{container} crps-handout crps-handout-meta",
-             f"One-page handout from the {COLLECTION}. Every statement here is cited on "
-             f"{full}.", "```", "", *_notice()]
+             f"A one-page handout from the {COLLECTION}. The sources of every statement "
+             f"are on {full}.", "```", "", *_notice()]
     if handout.parent:
         lines += [f"Part of {_link(handout.parent[1], handout.parent[0] + '.md')}.", ""]
     if handout.parts:
@@ -174,8 +174,9 @@ def summary_page(evidence: Evidence, handouts: list[Handout] | None = None) -> s
             else f"between {readable_date(dates[0])} and {readable_date(dates[-1])}")
     lines = [*_FRONT_MATTER, "# Every treatment at a glance", "",
              "```{container} crps-handout crps-handout-meta",
-             f"Summary handout from the {COLLECTION}: one row per treatment. Each treatment "
-             "has a one-page handout and a full page where every statement is cited.",
+             f"A summary handout from the {COLLECTION}, with one row per treatment. Each "
+             "treatment has a one-page handout. It also has a full page that gives the "
+             "sources of every statement.",
              "```", "", *_notice(),
              "*Certainty* is how sure reviewers could be that the trials' results are right "
              "(GRADE: high, moderate, low, very low). *Our assessment* is this collection's "
@@ -203,11 +204,12 @@ def index_page(handouts: list[Handout]) -> str:
         The page's Markdown, with a hidden toctree of the summary and every handout.
     """
     lines = [*_FRONT_MATTER, "# Printable handouts", "", *_notice(),
-             "A one-page summary of each treatment, to take to a clinic visit or to hand out "
-             "in class: what it is, how sure we can be, what the studies show, the main risks, "
-             "access, questions to ask your clinician and the main sources. Open one and use "
-             "your browser's *Print* command (or *Save as PDF*); the printed page leaves out "
-             "the menus and buttons.", "",
+             "Each treatment has a one-page summary. Take it to a clinic visit, or hand it "
+             "out in class. It says what the treatment is and how sure we can be. It gives "
+             "what the studies show, the main risks and how to get it. It lists questions to "
+             "ask your clinician and the main sources. Open one and use your browser's "
+             "*Print* command (or *Save as PDF*). The printed page leaves out the menus and "
+             "buttons.", "",
              f"- {_link('Every treatment at a glance', SUMMARY + '.md')}: the summary of all "
              "of them.", ""]
     lines += [f"- {_link(h.name, h.treatment_id + '.md')}" for h in handouts]

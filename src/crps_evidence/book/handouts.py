@@ -327,9 +327,8 @@ def _trial_lines(tables: _Tables, treatment_id: str) -> tuple[str, ...]:
     others = studies[~studies["id"].isin(lead.study_ids)]
     if len(others):
         trials = others[others["design"].isin(RANDOMISED)]
-        lead_in = "Also in this collection, on other outcomes or comparisons" if len(trials) \
-            else "Also in this collection"
-        lines.append(f"{lead_in}: {design_phrase(others)}.")
+        lines.append(f"We also hold {design_phrase(others)}."
+                     + (" They look at other outcomes or comparisons." if len(trials) else ""))
     return tuple(lines)
 
 

@@ -58,9 +58,9 @@ __all__ = [
 ]
 
 NOTICE = (
-    "**Educational material, not medical advice.** This notebook summarises published "
-    "research for learning. It cannot tell you what is right for you: talk to your own "
-    "clinicians before starting, stopping or changing any treatment."
+    "**Educational material, not medical advice.** This notebook sums up published "
+    "research to help you learn. It cannot tell you what is right for you. Talk to your own "
+    "care team before you start, stop or change any treatment."
 )
 
 RESULT_WORDS = RESULT_LABELS
@@ -293,21 +293,20 @@ def _main_finding(treatment_id: str, evidence: Evidence) -> str | None:
 
 
 def _studies_line(treatment_id: str, evidence: Evidence) -> str:
-    """The studies held for a treatment, and for each part when the page covers parts."""
+    """The studies held for a treatment; for a page with parts, all of them too.
+
+    Each part's own count is in its own key points, so a parent says its own studies first
+    and then the page's total.
+    """
     studies = evidence.studies
     treatments = evidence.treatments
-    parts = treatments.loc[treatments["parent"] == treatment_id, ["id", "name"]]
-    own = studies[studies["treatment_id"] == treatment_id]
+    parts = treatments.loc[treatments["parent"] == treatment_id, "id"]
+    own = count_words(count_studies(studies[studies["treatment_id"] == treatment_id]))
     if parts.empty:
-        return count_words(count_studies(own))
-    scope = studies[studies["treatment_id"].isin([treatment_id, *parts["id"]])]
-    name = treatments.set_index("id").loc[treatment_id, "name"]
-    pieces = [f"{md_text(mid_sentence(name))} itself: {count_words(count_studies(own))}"]
-    pieces += [f"{md_text(mid_sentence(row.name))}: "
-               f"{count_words(count_studies(studies[studies['treatment_id'] == row.id]))}"
-               for row in parts.itertuples()]
-    return (f"{count_words(count_studies(scope))} in all, across the parts of this page:"
-            + "".join(f"\n  - {piece}" for piece in pieces))
+        return own
+    scope = studies[studies["treatment_id"].isin([treatment_id, *parts])]
+    return (f"For this treatment itself: {own}. For the whole page: "
+            f"{count_words(count_studies(scope))}")
 
 
 def key_points(treatment_id: str) -> Markdown:

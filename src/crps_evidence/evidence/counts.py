@@ -14,7 +14,7 @@ Examples
 >>> count_studies(studies)
 StudyCount(randomised=2, participants=40, size_unknown=1, other=1)
 >>> count_words(count_studies(studies))
-'2 randomised trials (40 participants; the size of 1 trial is not known to us) and 1 other study'
+'2 randomised trials (at least 40 people) and 1 other study'
 >>> count_words(count_studies(studies.iloc[2:])), count_words(count_studies(studies.iloc[:0]))
 ('no randomised trial; 1 other study', 'no studies')
 """
@@ -66,7 +66,11 @@ def count_studies(studies: pd.DataFrame) -> StudyCount:
 
 
 def count_words(count: StudyCount, others: bool = True) -> str:
-    """A count in words, as every page states it (see the module's example)."""
+    """A count in words, as every page states it (see the module's example).
+
+    Written for patients: "people", not "participants" (each trial counted by its size,
+    :func:`study_size`); "at least" when some trial's size is not known.
+    """
     if not count.randomised:
         if not count.other:
             return "no studies"
@@ -74,15 +78,12 @@ def count_words(count: StudyCount, others: bool = True) -> str:
         return text + (f"; {plural(count.other, 'other study', 'other studies')}"
                        if others else "")
     text = plural(count.randomised, "randomised trial")
-    details = []
-    if count.participants:
-        details.append(plural(count.participants, "participant"))
-    if count.size_unknown:
-        details.append(f"the size of {plural(count.size_unknown, 'trial')} is not known to us"
-                       if count.size_unknown < count.randomised
-                       else "size not known to us")
-    if details:
-        text += f" ({'; '.join(details)})"
+    if count.participants and count.size_unknown:
+        text += f" (at least {plural(count.participants, 'person', 'people')})"
+    elif count.participants:
+        text += f" ({plural(count.participants, 'person', 'people')})"
+    elif count.size_unknown:
+        text += " (size unknown)"
     if others and count.other:
         text += f" and {plural(count.other, 'other study', 'other studies')}"
     return text
