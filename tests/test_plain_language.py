@@ -295,7 +295,8 @@ def handout_passages(name: str, markdown: str) -> dict[str, str]:
         title, _, text = section.partition("\n")
         if title in ("Sources", "Published ratings cited"):
             continue
-        text = _ANY_LINK.sub("", _LINK_ITEM.sub("", _HTML.sub("", _FENCE.sub("", _TOCTREE.sub("", text)))))
+        for left_out in (_TOCTREE, _FENCE, _HTML, _LINK_ITEM, _ANY_LINK):
+            text = left_out.sub("", text)
         text = re.sub(r"\s+", " ", text.replace("**", "").replace("*", "")).strip()
         if text:
             passages[f"{name}, {title}"] = text

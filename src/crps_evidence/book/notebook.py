@@ -26,7 +26,6 @@ from ..evidence.paths import notebooks_dir
 from ..evidence.references import format_reference, short_citation
 from ..evidence.tables import Evidence, load_all, load_outcomes, load_studies, load_treatments
 from ..stats import synthesis
-from ..stats.findings import mid_sentence
 from . import overview, plots
 from .display import (
     RESULT_LABELS,
