@@ -53,7 +53,7 @@ copyright = f"{date.today().year}, {author}"
 
 NOTICE = (
     "Educational material, not medical advice. "
-    "Talk to your own clinicians before changing treatment."
+    "Talk to your own care team before changing treatment."
 )
 
 from crps_about import about_page_substitutions  # noqa: E402

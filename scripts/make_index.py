@@ -51,7 +51,7 @@ TITLE_LINE = re.compile(r"^#\s+(?P<title>.+?)\s*#*\s*$")
 
 NOTICE = (
     "Educational material, not medical advice. "
-    "Talk to your own clinicians before changing treatment."
+    "Talk to your own care team before changing treatment."
 )
 
 GENERATED = "scripts/make_index.py"
