@@ -324,10 +324,9 @@ def key_points(treatment_id: str) -> Markdown:
         lines.append(f"**Course as studied:** {md_text(row['typical_course'])}")
     if not pd.isna(row["main_adverse_events"]):
         lines.append(f"**Side effects and risks:** {md_text(row['main_adverse_events'])}")
-    studies = _studies_line(treatment_id, evidence)
-    lines.append(f"**Studies in this collection:** {studies}" + ("" if "\n" in studies else "."))
+    lines.append(f"**Studies in this collection:** {_studies_line(treatment_id, evidence)}.")
     lines.append(f"**How up to date:** {up_to_date(treatment_id)}")
-    return Markdown("\n".join(f"> - {line}".replace("\n", "\n> ") for line in lines))
+    return Markdown("\n".join(f"> - {line}" for line in lines))
 
 
 def collection_table() -> ReaderTable:

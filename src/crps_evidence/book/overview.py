@@ -190,10 +190,6 @@ CATEGORY_WORDS = {
 }
 
 
-def _count(n: int, one: str, many: str) -> str:
-    return f"{n} {one if n == 1 else many}"
-
-
 def studies_show(evidence: Evidence) -> list[str]:
     """What the studies show about each treatment, in ``treatments.csv`` order.
 
@@ -207,16 +203,9 @@ def studies_show(evidence: Evidence) -> list[str]:
             for t in evidence.treatments["id"]]
 
 
-def _split_summary(text: object) -> tuple[str, str]:
-    """``plain_summary`` split into "what it is" (first sentence) and the rest."""
-    if pd.isna(text) or not str(text).strip():
-        return "", ""
-    first, _, rest = str(text).strip().partition(". ")
-    return (first if first.endswith(".") else first + "."), rest.strip()
-
-
 def _first_sentence(text: object) -> object:
-    if pd.isna(text):
+    """The first sentence of a cell (missing stays missing): "what it is", the main risk."""
+    if pd.isna(text) or not str(text).strip():
         return pd.NA
     sentence = str(text).split(". ")[0].strip()
     return sentence if sentence.endswith(".") else sentence + "."
@@ -304,8 +293,9 @@ def landing_table(evidence: Evidence) -> ReaderTable:
     part_of = treatments["parent"].map(names)
     what = [f"{w} (covered on the {p} page)" if isinstance(p, str) else w
             for w, p in zip(what, part_of, strict=True)]
-    summaries = treatments["plain_summary"].map(_split_summary)
-    what = [s[0] if s[0] else w[0].upper() + w[1:] for s, w in zip(summaries, what, strict=True)]
+    firsts = treatments["plain_summary"].map(_first_sentence)
+    what = [s if isinstance(s, str) else w[0].upper() + w[1:]
+            for s, w in zip(firsts, what, strict=True)]
     table = pd.DataFrame({
         "Treatment": treatments["name"],
         "What it is": what,

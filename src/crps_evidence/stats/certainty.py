@@ -40,7 +40,6 @@ __all__ = ["NO_STUDIES", "OURS", "assess", "check_certainty", "fill_rows", "head
            "headline_rating", "lead_for", "lead_row", "rob_rule", "shared_reasons"]
 
 OURS = "this collection"
-#: Words in a published rating's note that keep it from leading (the note says why).
 #: Shown for a treatment without any study: a state, not a GRADE level.
 NO_STUDIES = "no studies found"
 _CONTROLLED = {"favours_treatment", "no_difference", "favours_control"}

@@ -643,7 +643,6 @@ def findings_table(findings: list[Finding]) -> pd.DataFrame:
     return frame
 
 
-
 # ------------------------------------------------------------------- for readers' pages
 
 #: What "an event" is for a binary outcome, in a patient's words.
@@ -750,11 +749,9 @@ def basis_words(finding: Finding) -> str:
     text = ("The size comes from a review that pooled trials. In this collection, the "
             "comparison has " if from_review else "It rests on ")
     text += plural(f.studies, "study", "studies")
-    if f.participants:
-        text += f" with {plural(f.participants, 'person', 'people')}"
-        if f.size_unknown:
-            text += f" (the size of {plural(f.size_unknown, 'study', 'studies')} is not " \
-                    "known to us)"
+    if f.participants:  # "at least" when a study's size is unknown, as counts.count_words
+        text += f" with {'at least ' if f.size_unknown else ''}" \
+                f"{plural(f.participants, 'person', 'people')}"
     elif f.size_unknown:
         text += " of a size not known to us"
     return text + "."
